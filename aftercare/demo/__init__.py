@@ -1,0 +1,1 @@
+"""``aftercare demo``: the whole system on one machine with embedded defaults."""

@@ -1,0 +1,247 @@
+"""What the engine watches for each device kind: features, context and working state.
+
+Table-driven (STYLE.md 10.2's idea applied to detection): a kind is a
+:class:`KindProfile` row; a new appliance model with the same metrics needs no code, and
+a new kind is one more row. Features are bucket means (an hour for kinds that report on
+an interval, one message for kinds that report once per cycle) of raw metrics, plus
+derived features computed from those means. Derived features of an air conditioner are
+signed by its mode so that "more cooling effect" and "more heating effect" read alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from device_adapters import StateValue
+
+__all__ = ["PROFILES", "Derived", "KindProfile", "generic_profile"]
+
+Means = Mapping[str, float]
+Gate = Callable[[Mapping[str, float], Mapping[str, StateValue]], bool]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Derived:
+    """A feature computed from a bucket's means.
+
+    Attributes:
+        name: the feature name (evidence and signatures use it).
+        plus: metrics added.
+        minus: metrics subtracted.
+        divide_by: when set, the sum is divided by this metric's mean.
+        over: when set, the sum is divided by ``over[0] - over[1]`` (means).
+        signed: multiply by the mode's sign (+1 cool, -1 heat).
+    """
+
+    name: str
+    plus: tuple[str, ...]
+    minus: tuple[str, ...] = ()
+    divide_by: str | None = None
+    over: tuple[str, str] | None = None
+    signed: bool = False
+
+    def value(self, means: Means, sign: float) -> float | None:
+        """The feature, or None when a metric it needs is missing."""
+        total = 0.0
+        for name in self.plus:
+            if name not in means:
+                return None
+            total += means[name]
+        for name in self.minus:
+            if name not in means:
+                return None
+            total -= means[name]
+        if self.divide_by is not None:
+            denom = means.get(self.divide_by)
+            if denom is None or abs(denom) < 1e-9:
+                return None
+            total /= denom
+        if self.over is not None:
+            a, b = means.get(self.over[0]), means.get(self.over[1])
+            if a is None or b is None or abs(a - b) < 0.5:
+                return None
+            total /= a - b
+        return total * sign if self.signed else total
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindProfile:
+    """How one device kind is watched.
+
+    Attributes:
+        kind: the catalog kind.
+        per_cycle: one message per cycle (each message is its own bucket).
+        bucket_s: bucket length for interval kinds.
+        min_samples: fewer active samples than this and the bucket is skipped.
+        features: raw metrics watched (their means over active samples).
+        derived: features computed from the means.
+        always: metrics averaged over every sample (not only active ones), as ``all_<m>``.
+        context: metrics that explain normal variation (regressors, not watched).
+        mode_key: a state key whose value shifts the baseline (one-hot in the regression).
+        split_key: a state key whose values need separate baselines (heating and
+            cooling are different machines as far as the physics goes).
+        active: which samples describe the working state.
+        sign: the mode's sign for ``signed`` derived features.
+    """
+
+    kind: str
+    per_cycle: bool = False
+    bucket_s: int = 3600
+    min_samples: int = 3
+    features: tuple[str, ...]
+    derived: tuple[Derived, ...] = ()
+    always: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
+    mode_key: str | None = None
+    split_key: str | None = None
+    active: Gate | None = None
+    sign: Callable[[Mapping[str, StateValue]], float] | None = None
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Every watched feature, in a fixed order (the fleet models' schema)."""
+        return (
+            *self.features,
+            *(d.name for d in self.derived),
+            *(f"all_{m}" for m in self.always),
+        )
+
+
+def _ac_running(metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> bool:
+    return state.get("power", "on") != "off" and metrics.get("compressor_current_a", 1.0) > 0.3
+
+
+def _ac_sign(state: Mapping[str, StateValue]) -> float:
+    return -1.0 if state.get("mode") == "heat" else 1.0
+
+
+def _purifying(metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> bool:
+    pump = state.get("pump")
+    return pump == "on" if pump is not None else metrics.get("flow_lpm", 1.0) > 0.05
+
+
+def _heating(metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> bool:
+    # the thermostat's demand, not the current: a dead element still gets demanded
+    heating = state.get("heating")
+    return heating == "on" if heating is not None else metrics.get("element_current_a", 1.0) > 0.5
+
+
+def _running(metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> bool:
+    del metrics
+    return state.get("power", "on") != "off"
+
+
+PROFILES: Final[Mapping[str, KindProfile]] = {
+    "air_conditioner": KindProfile(
+        kind="air_conditioner",
+        features=("suction_pressure_kpa", "compressor_current_a", "indoor_fan_rpm"),
+        derived=(
+            Derived(
+                name="supply_delta_c",
+                plus=("indoor_temp_c",),
+                minus=("supply_air_temp_c",),
+                signed=True,
+            ),
+            Derived(
+                name="coil_delta_c",
+                plus=("indoor_temp_c",),
+                minus=("evaporator_temp_c",),
+                signed=True,
+            ),
+            Derived(
+                name="temp_error_c", plus=("indoor_temp_c",), minus=("setpoint_c",), signed=True
+            ),
+            # supply/coil approach ratio ~ airflow**-0.4 whatever the load: it rises when
+            # the airflow falls (filter, fan) and falls when the coil runs cold for lack
+            # of charge (leak)
+            Derived(
+                name="airflow_ratio",
+                plus=("indoor_temp_c",),
+                minus=("supply_air_temp_c",),
+                over=("indoor_temp_c", "evaporator_temp_c"),
+            ),
+        ),
+        context=("outdoor_temp_c", "setpoint_c"),
+        split_key="mode",
+        active=_ac_running,
+        sign=_ac_sign,
+    ),
+    "refrigerator": KindProfile(
+        kind="refrigerator",
+        features=(
+            "fridge_temp_c",
+            "freezer_temp_c",
+            "evaporator_temp_c",
+            "compressor_current_a",
+            "compressor_duty_pct",
+        ),
+        derived=(
+            # the mean current over the duty: what the compressor draws while it runs
+            Derived(
+                name="running_current_a",
+                plus=("compressor_current_a",),
+                divide_by="compressor_duty_pct",
+            ),
+        ),
+        context=("ambient_temp_c", "door_open_count"),
+    ),
+    "washing_machine": KindProfile(
+        kind="washing_machine",
+        per_cycle=True,
+        min_samples=1,
+        features=(
+            "drum_vibration_rms_g",
+            "motor_current_a",
+            "fill_time_s",
+            "drain_time_s",
+            "heat_time_s",
+        ),
+        context=("spin_rpm", "water_temp_c"),
+        mode_key="program",
+    ),
+    "water_purifier": KindProfile(
+        kind="water_purifier",
+        features=(
+            "tds_out_ppm",
+            "flow_lpm",
+            "inlet_pressure_kpa",
+            "pump_pressure_kpa",
+            "pump_current_a",
+        ),
+        derived=(Derived(name="salt_passage", plus=("tds_out_ppm",), divide_by="tds_in_ppm"),),
+        context=("tds_in_ppm",),
+        active=_purifying,
+        min_samples=1,
+    ),
+    "water_heater": KindProfile(
+        kind="water_heater",
+        features=("heat_rate_c_per_min", "element_current_a"),
+        derived=(Derived(name="tank_offset_c", plus=("all_tank_temp_c",), minus=("setpoint_c",)),),
+        always=("tank_temp_c", "tank_pressure_kpa"),
+        context=("inlet_temp_c", "setpoint_c"),
+        active=_heating,
+        min_samples=1,
+    ),
+    "robot_vacuum": KindProfile(
+        kind="robot_vacuum",
+        per_cycle=True,
+        min_samples=1,
+        features=(
+            "battery_full_capacity_mah",
+            "runtime_min",
+            "main_brush_current_a",
+            "suction_fan_rpm",
+            "battery_voltage_v",
+        ),
+        context=("charge_cycles",),
+        mode_key="suction",
+        active=_running,
+    ),
+}
+
+
+def generic_profile(kind: str, metrics: Mapping[str, float]) -> KindProfile:
+    """A profile for a kind the table does not know: every metric is watched, no context."""
+    return KindProfile(kind=kind, features=tuple(sorted(metrics))[:32])

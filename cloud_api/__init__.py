@@ -1,0 +1,1 @@
+"""The after-sales cloud: tickets and their flow, parts, stations, notices, KPIs."""

@@ -1,0 +1,1 @@
+"""HTTP routers, one per API area; ``cloud_api.app`` includes them."""

@@ -1,0 +1,1 @@
+"""Business rules of the cloud: keyword-only ``*, session`` functions, no FastAPI."""
