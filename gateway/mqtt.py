@@ -14,6 +14,12 @@ What it guarantees:
   TCP then makes the broker hold the rest, so memory stays flat however slow the pipeline
   is. Only past twice the bound is a message dropped, acknowledged ([3]) and counted as
   ``result="queue_full"``.
+* **Learned topics.** Topics known only at run time (the state topics a Home Assistant
+  discovery config names) are passed to :meth:`MqttIngest.follow`; a small task of the
+  connection subscribes to them (and unsubscribes forgotten ones) without ever blocking
+  the pipeline, and they are subscribed again on every reconnect. When a discovery
+  adapter is configured the ingest publishes Home Assistant's birth message after each
+  connect, so publishers that do not retain their configs send them again.
 * **Batches.** aiomqtt's ``async for message in client.messages`` costs a future and a
   task per message, about half of paho's rate before any work (PERF_LIMITS.md). Here
   paho's message callback appends the raw message to a deque and the pipeline takes whole
@@ -32,7 +38,7 @@ import functools
 import logging
 import random
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -41,6 +47,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from device_adapters import topic_matches
 from gateway.backoff import Backoff, wait_or_stop
 from gateway.exceptions import BrokerUnavailable
 from gateway.metrics import GatewayMetrics
@@ -53,6 +60,7 @@ logger = logging.getLogger(__name__)
 _DRAIN_TIMEOUT_S: Final = 10.0
 _QUEUE_FULL_LOG_EVERY: Final = 1000
 _READS_PER_WAKE: Final = 256
+_TOPICS_PER_SUBSCRIBE: Final = 100
 
 
 @dataclass(slots=True)
@@ -99,6 +107,7 @@ class MqttIngest:
         topic_filters: what the adapters claim (``Pipeline.topic_filters``).
         metrics: the runtime's metrics (for ``queue_full``).
         rng: jitter source.
+        birth: ``(topic, payload)`` published (QoS 1) after every connect, or None.
     """
 
     def __init__(
@@ -108,9 +117,15 @@ class MqttIngest:
         metrics: GatewayMetrics,
         *,
         rng: random.Random | None = None,
+        birth: tuple[str, bytes] | None = None,
     ) -> None:
         self.settings = settings
+        self.static_filters = list(topic_filters)
         self.filters = subscription_filters(topic_filters, settings.shared_group)
+        self.birth = birth
+        self.followed: frozenset[str] = frozenset()
+        self.subscribed_learned: frozenset[str] = frozenset()
+        self._follow_changed = asyncio.Event()
         self.metrics = metrics
         self.connected = False
         self.last_error: str | None = None
@@ -177,6 +192,18 @@ class MqttIngest:
             self._resume()
         return batch
 
+    def follow(self, topics: Iterable[str]) -> None:
+        """Receive ``topics`` too (learned at run time); stop receiving those left out.
+
+        Topics a static filter already covers are not subscribed again (the broker would
+        deliver such a message once per matching subscription).
+        """
+        statics = self.static_filters
+        self.followed = frozenset(
+            t for t in topics if not any(topic_matches(f, t) for f in statics)
+        )
+        self._follow_changed.set()
+
     def ack(self, batch: Sequence[Inbound]) -> None:
         """The pipeline is done with ``batch``: acknowledge it to the broker."""
         client = self._paho
@@ -236,6 +263,8 @@ class MqttIngest:
                 self.paused = False  # aiomqtt registered its reader on the new socket
                 for topic_filter in self.filters:
                     await client.subscribe(topic_filter, qos=1)
+                if self.birth is not None:
+                    await client.publish(self.birth[0], self.birth[1], qos=1)
                 self.connected, self.last_error = True, None
                 self.connects += 1
                 self._backoff.reset()
@@ -246,11 +275,46 @@ class MqttIngest:
                     self._session,
                     ", ".join(self.filters),
                 )
-                await self._until_stop_or_disconnect(client, stop)
+                self.subscribed_learned = frozenset()
+                follower = asyncio.create_task(
+                    self._follow_learned(client), name="gateway.ingest.mqtt.follow"
+                )
+                try:
+                    await self._until_stop_or_disconnect(client, stop)
+                finally:
+                    follower.cancel()
                 if stop.is_set():
                     await self._drain_before_disconnect()
         except aiomqtt.MqttError as exc:
             raise BrokerUnavailable(self.broker, str(exc)) from exc
+
+    async def _follow_learned(self, client: aiomqtt.Client) -> None:
+        # its own task: awaiting a SUBACK in the pipeline's task could deadlock, since
+        # the socket is not read while the ingest queue is full ([4])
+        group = self.settings.shared_group
+        try:
+            while True:
+                self._follow_changed.clear()
+                wanted, current = self.followed, self.subscribed_learned
+                gone, new = sorted(current - wanted), sorted(wanted - current)
+                for i in range(0, len(gone), _TOPICS_PER_SUBSCRIBE):
+                    chunk = subscription_filters(gone[i : i + _TOPICS_PER_SUBSCRIBE], group)
+                    await client.unsubscribe(chunk)
+                for i in range(0, len(new), _TOPICS_PER_SUBSCRIBE):
+                    chunk = subscription_filters(new[i : i + _TOPICS_PER_SUBSCRIBE], group)
+                    await client.subscribe([(t, 1) for t in chunk])
+                self.subscribed_learned = wanted
+                if new or gone:
+                    logger.info(
+                        "following %d learned topics (%d new, %d gone)",
+                        len(wanted),
+                        len(new),
+                        len(gone),
+                    )
+                await self._follow_changed.wait()
+        except aiomqtt.MqttError as exc:
+            # the connection is going; the next one subscribes everything again
+            logger.debug("learned subscriptions interrupted: %s", exc)
 
     async def _until_stop_or_disconnect(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         # our callback bypasses aiomqtt's queue, so this iterator never yields: it only

@@ -7,9 +7,14 @@ time-driven rules (a device falling silent).
 
 Per message it:
 1. routes the topic to an adapter (exact topics in a dict, wildcard filters in a list,
-   matched once and cached, as Home Assistant's MQTT client does);
+   matched once and cached, as Home Assistant's MQTT client does). Adapters that learn
+   topics at run time (Home Assistant discovery: a config names its state topic) are
+   asked for them after each message they claim through a static filter; a learned topic
+   routes after the static exact topics and before the wildcard filters, and
+   :attr:`Pipeline.learned_version` changes so the MQTT ingest subscribes to it;
 2. decodes and validates (adapters raise :class:`PayloadRejected`);
-3. drops duplicates (same device and ``seq``, or same device and timestamp without one);
+3. drops duplicates (same device and ``seq``, or without one the same device, timestamp
+   and values);
 4. flags late telemetry (older than the device's newest by more than ``lateness_s``):
    it is kept for the store but not shown to the detectors, which need causal order;
 5. feeds the detectors and returns what they diagnosed.
@@ -21,12 +26,12 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 from anomaly.fault_report import FaultReport
 from device_adapters import DeviceAdapter, PayloadRejected, RejectReason, Telemetry, topic_matches
 
-__all__ = ["FaultDetector", "Outcome", "Pipeline"]
+__all__ = ["FaultDetector", "LearnsTopics", "Outcome", "Pipeline"]
 
 _OK: Final = "ok"
 
@@ -40,6 +45,15 @@ class FaultDetector(Protocol):
 
     def sweep(self, now: datetime) -> list[FaultReport]:
         """Apply time-driven rules (silence) at ``now``; return newly diagnosed faults."""
+        ...
+
+
+@runtime_checkable
+class LearnsTopics(Protocol):
+    """An adapter whose topics are only known at run time (``HaDiscoveryAdapter``)."""
+
+    def state_topics(self) -> frozenset[str]:
+        """Every topic learned so far: what the gateway must also subscribe to."""
         ...
 
 
@@ -115,6 +129,12 @@ class Pipeline:
                     self._wildcards.append((topic_filter, adapter))
                 else:
                     self._exact[topic_filter] = adapter
+        self._learners: list[tuple[DeviceAdapter, LearnsTopics]] = [
+            (a, a) for a in adapters if isinstance(a, LearnsTopics)
+        ]
+        self._learner_ids = frozenset(id(a) for a, _ in self._learners)
+        self._learned: dict[str, DeviceAdapter] = {}
+        self.learned_version = 0
         self._route_cache: OrderedDict[str, DeviceAdapter | None] = OrderedDict()
         self._seen: OrderedDict[str, _SeenWindow] = OrderedDict()
         self._newest: dict[str, datetime] = {}
@@ -124,12 +144,17 @@ class Pipeline:
         """Every filter the adapters claim: what the MQTT ingest subscribes to."""
         return [*self._exact, *(f for f, _ in self._wildcards)]
 
+    @property
+    def learned_topics(self) -> frozenset[str]:
+        """Topics the adapters learned at run time (see :attr:`learned_version`)."""
+        return frozenset(self._learned)
+
     def route(self, topic: str) -> DeviceAdapter | None:
         """The adapter that claims ``topic``, or ``None``."""
         cached = self._route_cache.get(topic, _MISSING)
         if cached is not _MISSING:
             return cached  # type: ignore[return-value]  # _MISSING is never stored
-        adapter = self._exact.get(topic)
+        adapter = self._exact.get(topic) or self._learned.get(topic)
         if adapter is None:
             adapter = next((a for f, a in self._wildcards if topic_matches(f, topic)), None)
         self._route_cache[topic] = adapter
@@ -155,6 +180,11 @@ class Pipeline:
         except PayloadRejected as exc:
             outcome.result, outcome.error = exc.reason.value, exc
             return outcome
+        finally:
+            # a discovery config arrives on a static filter and may add or remove topics,
+            # even when it is then refused (the old entity is forgotten first)
+            if id(adapter) in self._learner_ids and topic not in self._learned:
+                self._refresh_learned()
         duplicates = 0
         for telemetry in decoded:
             if self._is_duplicate(telemetry):
@@ -184,6 +214,16 @@ class Pipeline:
             outcome.faults.extend(self.sweep(received_at))
             yield outcome
 
+    def _refresh_learned(self) -> None:
+        learned: dict[str, DeviceAdapter] = {}
+        for adapter, learner in self._learners:
+            for topic in learner.state_topics():
+                learned.setdefault(topic, adapter)
+        if learned.keys() != self._learned.keys():
+            self._learned = learned
+            self._route_cache.clear()  # a topic refused as unknown may be claimed now
+            self.learned_version += 1
+
     def _is_duplicate(self, telemetry: Telemetry) -> bool:
         window = self._seen.get(telemetry.device_id)
         if window is None:
@@ -193,7 +233,13 @@ class Pipeline:
                 self._newest.pop(evicted, None)
         else:
             self._seen.move_to_end(telemetry.device_id)
-        key: object = telemetry.seq if telemetry.seq is not None else telemetry.ts
+        if telemetry.seq is not None:
+            key: object = telemetry.seq
+        else:
+            # without a seq the identity is the instant and the values: formats that carry
+            # no timestamp are stamped with the batch's receipt time, and two different
+            # reports in one batch must not look like a repeat of each other
+            key = (telemetry.ts, tuple(telemetry.metrics.items()), tuple(telemetry.state.items()))
         return window.seen_before(key)
 
     def _is_late(self, telemetry: Telemetry) -> bool:

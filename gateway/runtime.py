@@ -22,10 +22,12 @@ from aftercare.clock import Clock, SystemClock
 from device_adapters import (
     AdapterConfigError,
     DeviceAdapter,
+    HaDiscoveryAdapter,
     ModbusRtuAdapter,
     TuyaMcuAdapter,
     build_adapter,
 )
+from device_adapters.ha_discovery import BIRTH_PAYLOAD
 from gateway.backoff import wait_or_stop
 from gateway.exceptions import ConfigError
 from gateway.forwarder import Forwarder
@@ -115,7 +117,12 @@ class GatewayRuntime:
         self.processor = Processor(self.pipeline, self.metrics, self.outbox, self.store)
         self.forwarder = Forwarder(settings.forwarder, self.outbox, self.metrics, self.clock)
         self.mqtt = (
-            MqttIngest(settings.mqtt, self.pipeline.topic_filters, self.metrics)
+            MqttIngest(
+                settings.mqtt,
+                self.pipeline.topic_filters,
+                self.metrics,
+                birth=_birth_message(adapters),
+            )
             if settings.mqtt.enabled
             else None
         )
@@ -223,9 +230,15 @@ class GatewayRuntime:
 
     async def _consume_mqtt(self, ingest: MqttIngest) -> None:
         handle = self.processor.handle_batch
+        pipeline = self.pipeline
+        learned = pipeline.learned_version
         while (batch := await ingest.next_batch()) is not None:
             await handle("mqtt", [(m.topic, m.payload) for m in batch], self.clock.now())
             ingest.ack(batch)
+            if pipeline.learned_version != learned:
+                # a discovery config named new state topics (or dropped some)
+                learned = pipeline.learned_version
+                ingest.follow(pipeline.learned_topics)
 
     async def _sweep(self, stop: asyncio.Event) -> None:
         interval = self.settings.pipeline.sweep_interval_s
@@ -238,6 +251,14 @@ class GatewayRuntime:
                 self.metrics.messages.labels(
                     source="sweep", adapter="none", result="internal_error"
                 ).inc()
+
+
+def _birth_message(adapters: dict[str, DeviceAdapter]) -> tuple[str, bytes] | None:
+    """Home Assistant's birth message, when a discovery adapter is configured."""
+    adapter = adapters.get(HaDiscoveryAdapter.name)
+    if not isinstance(adapter, HaDiscoveryAdapter):
+        return None
+    return f"{adapter.discovery_prefix}/status", BIRTH_PAYLOAD
 
 
 def _serial_adapter(

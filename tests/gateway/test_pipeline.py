@@ -102,3 +102,54 @@ def test_replay_sweeps_with_each_message_time() -> None:
     outcomes = list(pipeline.replay(messages))
     assert [o.result for o in outcomes] == ["ok", "ok", "ok"]
     assert detector.swept == [T0 + timedelta(minutes=5 * i) for i in range(3)]
+
+
+def test_reports_without_seq_at_one_instant_are_duplicates_only_when_their_values_repeat() -> None:
+    # formats without a device timestamp are stamped with the batch's receipt time
+    detector = RecordingDetector()
+    pipeline = Pipeline([NativeAdapter()], detector)
+
+    def unsequenced(temp: float) -> tuple[str, bytes]:
+        topic, payload = _message(0, 0)
+        body = orjson.loads(payload)
+        del body["seq"]
+        body["metrics"] = {"fridge_temp_c": temp}
+        return topic, orjson.dumps(body)
+
+    assert fire_message(pipeline, *unsequenced(4.0)) == "ok"
+    assert fire_message(pipeline, *unsequenced(5.0)) == "ok"
+    assert fire_message(pipeline, *unsequenced(5.0)) == "duplicate"
+    assert [t.metrics["fridge_temp_c"] for t in detector.seen] == [4.0, 5.0]
+
+
+def test_state_topics_learned_from_discovery_route_to_the_discovery_adapter() -> None:
+    from device_adapters import HaDiscoveryAdapter
+    from device_adapters.ha_announce import discovery_messages, removal_messages
+
+    detector = RecordingDetector()
+    pipeline = Pipeline([NativeAdapter(), HaDiscoveryAdapter(home_id="h-000001")], detector)
+    state = ("bridge/fr-000009/state", orjson.dumps({"fridge_temp_c": 3.5}))
+    assert fire_message(pipeline, *state) == "unknown_topic"
+    assert pipeline.learned_version == 0
+    configs = discovery_messages(
+        device_id="fr-000009",
+        kind="refrigerator",
+        model=_fridge_model(),
+        state_topic=state[0],
+        value_path=(),
+    )
+    assert {fire_message(pipeline, *c) for c in configs} == {"ok"}
+    assert pipeline.learned_topics == {state[0]}
+    assert pipeline.learned_version == 1  # changed once, not once per config
+    assert fire_message(pipeline, *state) == "ok"  # the cached "unknown" was forgotten
+    assert [t.metrics for t in detector.seen] == [{"fridge_temp_c": 3.5}]
+    for topic, payload in removal_messages(device_id="fr-000009", kind="refrigerator"):
+        fire_message(pipeline, topic, payload)
+    assert pipeline.learned_topics == frozenset()
+    assert fire_message(pipeline, *state) == "unknown_topic"
+
+
+def _fridge_model() -> str:
+    from aftercare.catalog import default_catalog
+
+    return default_catalog().models_for("refrigerator")[0].model
