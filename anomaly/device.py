@@ -84,6 +84,9 @@ class DeviceModel:
         self.alpha = config.drift_alpha_cycle if self.per_cycle else config.drift_alpha
         self.protect = config.protect
         self.p = np.eye(d) / config.ridge
+        self.free = np.array([n in profile.context_free for n in self.names], dtype=bool)
+        self.level = np.zeros(n_f)
+        self.level_n = np.zeros(n_f)
         self.w = np.zeros((d, n_f))
         self.scale = np.zeros(n_f)
         self.ewma = np.zeros(n_f)
@@ -93,6 +96,12 @@ class DeviceModel:
         # neighbouring hours are correlated (weather, use), hence the factor
         self.theory_sd = 1.5 * math.sqrt(self.alpha / (2.0 - self.alpha))
         self.center: np.ndarray | None = None
+        # the context range the baseline learned from: outside it the squared terms
+        # would extrapolate wildly, so they hold their edge value there (linear tails,
+        # as a natural spline's)
+        n_c = len(profile.context)
+        self.ctx_lo = np.full(n_c, np.inf)
+        self.ctx_hi = np.full(n_c, -np.inf)
         self.modes: dict[StateValue, int] = {}
         self.n = 0
         self.bucket_end = -math.inf
@@ -158,16 +167,17 @@ class DeviceModel:
         values = {d.name: d.value(means, sign) for d in profile.derived}
         y = np.array([_pick(name, values, means) for name in self.names], dtype=float)
         context = {c: means[c] for c in profile.context if c in means}
-        phi = self._phi(context, state, self.bucket_end)
-        return self._update(y, phi, context)
+        ctx = self._centered(context)
+        phi = self._phi(ctx, state, self.bucket_end)
+        return self._update(y, phi, ctx, context)
 
-    def _phi(
-        self, context: Mapping[str, float], state: Mapping[str, StateValue], ts: float
-    ) -> np.ndarray:
+    def _centered(self, context: Mapping[str, float]) -> np.ndarray:
         ctx = np.array([context.get(c, math.nan) for c in self.profile.context], dtype=float)
         if self.center is None:
             self.center = np.where(np.isfinite(ctx), ctx, 0.0)
-        ctx = np.where(np.isfinite(ctx), ctx - self.center, 0.0)
+        return np.where(np.isfinite(ctx), ctx - self.center, 0.0)
+
+    def _phi(self, ctx: np.ndarray, state: Mapping[str, StateValue], ts: float) -> np.ndarray:
         mode = np.zeros(_MAX_MODES)
         key = self.profile.mode_key
         if key is not None and key in state:
@@ -180,11 +190,21 @@ class DeviceModel:
         # squares: loads saturate (a compressor flat out on a hot afternoon)
         return np.concatenate(([1.0], ctx, ctx * ctx * 0.1, [math.sin(hour), math.cos(hour)], mode))
 
-    def _update(self, y: np.ndarray, phi: np.ndarray, context: Mapping[str, float]) -> BucketResult:
+    def _update(
+        self, y: np.ndarray, phi: np.ndarray, ctx: np.ndarray, context: Mapping[str, float]
+    ) -> BucketResult:
         present = np.isfinite(y)
         if self.n == 0:
             self.w[0] = np.where(present, y, 0.0)
-        err = np.where(present, y - phi @ self.w, 0.0)
+        raw_err = np.where(present, y - np.where(self.free, self.level, phi @ self.w), 0.0)
+        err = raw_err
+        if self.n >= self.warm and ctx.size:
+            inside = np.clip(ctx, self.ctx_lo, self.ctx_hi)
+            if not np.array_equal(inside, ctx):
+                phi_in = phi.copy()
+                n_c = ctx.size
+                phi_in[1 + n_c : 1 + 2 * n_c] = inside * inside * 0.1
+                err = np.where(present, y - np.where(self.free, self.level, phi_in @ self.w), 0.0)
         floor = 1e-3 * np.abs(self.w[0]) + 1e-6
         z = np.clip(err / (1.2533 * self.scale + floor), -8.0, 8.0)
         warm = self.n >= self.warm
@@ -202,7 +222,9 @@ class DeviceModel:
             self.n < self.learn_max and float(np.max(np.abs(self._drift_now()))) < self.protect
         )
         if learning:
-            self._learn(phi, err, present)
+            self._learn(phi, raw_err, present)
+            self.ctx_lo = np.minimum(self.ctx_lo, ctx)
+            self.ctx_hi = np.maximum(self.ctx_hi, ctx)
         if warm and self.n < self.learn_max:
             # the drift's own spread is learned from every bucket of the learning period,
             # not only the calm ones: a feature the context explains badly must not look
@@ -220,6 +242,11 @@ class DeviceModel:
         return self.ewma / np.maximum(np.sqrt(self.ewma_var), self.theory_sd)
 
     def _learn(self, phi: np.ndarray, err: np.ndarray, present: np.ndarray) -> None:
+        learn_level = present & self.free
+        self.level_n += learn_level
+        self.level = np.where(
+            learn_level, self.level + err / np.maximum(self.level_n, 1.0), self.level
+        )
         p_phi = self.p @ phi
         gain = p_phi / (1.0 + float(phi @ p_phi))
         self.w += np.outer(gain, err)

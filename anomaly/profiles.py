@@ -32,6 +32,10 @@ class Derived:
         minus: metrics subtracted.
         divide_by: when set, the sum is divided by this metric's mean.
         over: when set, the sum is divided by ``over[0] - over[1]`` (means).
+        min_over: the smallest ``over`` difference the ratio is computed from (a
+            ratio of two small, quantised differences is mostly noise).
+        power_of: when set, ``(metric, exponent)``: the result is multiplied by that
+            metric's mean raised to the exponent (a physical normalisation).
         signed: multiply by the mode's sign (+1 cool, -1 heat).
     """
 
@@ -40,6 +44,8 @@ class Derived:
     minus: tuple[str, ...] = ()
     divide_by: str | None = None
     over: tuple[str, str] | None = None
+    min_over: float = 0.5
+    power_of: tuple[str, float] | None = None
     signed: bool = False
 
     def value(self, means: Means, sign: float) -> float | None:
@@ -60,9 +66,14 @@ class Derived:
             total /= denom
         if self.over is not None:
             a, b = means.get(self.over[0]), means.get(self.over[1])
-            if a is None or b is None or abs(a - b) < 0.5:
+            if a is None or b is None or abs(a - b) < self.min_over:
                 return None
             total /= a - b
+        if self.power_of is not None:
+            base = means.get(self.power_of[0])
+            if base is None or base <= 0.0:
+                return None
+            total *= base ** self.power_of[1]
         return total * sign if self.signed else total
 
 
@@ -79,6 +90,10 @@ class KindProfile:
         derived: features computed from the means.
         always: metrics averaged over every sample (not only active ones), as ``all_<m>``.
         context: metrics that explain normal variation (regressors, not watched).
+        context_free: features normalised by physics so that context does not move
+            them; their normal is their own learned level. A regression would only
+            give them something to extrapolate when the context leaves its learned
+            range (an owner lowering the setpoint for the first time).
         mode_key: a state key whose value shifts the baseline (one-hot in the regression).
         split_key: a state key whose values need separate baselines (heating and
             cooling are different machines as far as the physics goes).
@@ -94,6 +109,7 @@ class KindProfile:
     derived: tuple[Derived, ...] = ()
     always: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    context_free: tuple[str, ...] = ()
     mode_key: str | None = None
     split_key: str | None = None
     active: Gate | None = None
@@ -153,17 +169,23 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
             Derived(
                 name="temp_error_c", plus=("indoor_temp_c",), minus=("setpoint_c",), signed=True
             ),
-            # supply/coil approach ratio ~ airflow**-0.4 whatever the load: it rises when
-            # the airflow falls (filter, fan) and falls when the coil runs cold for lack
-            # of charge (leak)
+            # the supply/coil approach ratio goes as airflow**-0.4 (coil conductance
+            # ~ airflow**0.6 over the air's heat capacity ~ airflow). Inverter units
+            # set the fan speed from the load, so the ratio follows the weather;
+            # times rpm**0.4 it reads the air path's restriction alone: it rises when
+            # the filter clogs, stays put when only the fan slows (bearing) or the load
+            # changes, and falls when the coil runs cold for lack of charge (leak)
             Derived(
                 name="airflow_ratio",
                 plus=("indoor_temp_c",),
                 minus=("supply_air_temp_c",),
                 over=("indoor_temp_c", "evaporator_temp_c"),
+                min_over=4.0,
+                power_of=("indoor_fan_rpm", 0.4),
             ),
         ),
         context=("outdoor_temp_c", "setpoint_c"),
+        context_free=("airflow_ratio",),
         split_key="mode",
         active=_ac_running,
         sign=_ac_sign,

@@ -58,13 +58,13 @@ _RV = "robot_vacuum"
 
 SIGNATURES: Final[tuple[Signature, ...]] = (
     # less airflow: supply air and coil colder relative to the room, the coil colder
-    # still (the approach ratio rises), the room warmer
+    # still (the approach ratio rises), the room warmer. No "against" the fan: the
+    # ratio is normalised by fan speed (profiles.py), so a slower fan does not move it
     Signature(
         code="AC_FILTER_CLOGGED",
         kind=_AC,
         required={"airflow_ratio": +1},
         support={"supply_delta_c": +1, "coil_delta_c": +1, "temp_error_c": +1},
-        against={"indoor_fan_rpm": -1},
         key="airflow_ratio",
         threshold_scale=0.8,
     ),
@@ -74,7 +74,6 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         kind=_AC,
         required={"suction_pressure_kpa": -1, "airflow_ratio": -1},
         support={"temp_error_c": +1, "compressor_current_a": -1, "supply_delta_c": -1},
-        against={"indoor_fan_rpm": -1},
         key="airflow_ratio",
     ),
     Signature(
@@ -85,11 +84,13 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         key="indoor_fan_rpm",
         threshold_scale=3.5,
     ),
+    # a weak run capacitor: more current for the same cooling. More current that comes
+    # with a colder coil is more load (a heat wave, a full house), not the capacitor
     Signature(
         code="AC_COMPRESSOR_CAPACITOR",
         kind=_AC,
         required={"compressor_current_a": +1},
-        against={"indoor_fan_rpm": -1},
+        against={"indoor_fan_rpm": -1, "coil_delta_c": +1},
         key="compressor_current_a",
         threshold_scale=1.4,
     ),
