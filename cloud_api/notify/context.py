@@ -20,7 +20,14 @@ from cloud_api.models.parts import Reservation
 from cloud_api.models.registry import Customer, Device, StaffUser, Station
 from cloud_api.models.tickets import FollowUp, Ticket
 
-__all__ = ["DEFAULT_TIMEZONE", "ESCALATION_TARGETS", "NoticeFacts", "callback_by", "gather_facts"]
+__all__ = [
+    "DEFAULT_TIMEZONE",
+    "ESCALATION_TARGETS",
+    "NoticeFacts",
+    "callback_by",
+    "format_time",
+    "gather_facts",
+]
 
 # Level deadlines of the three-level escalation (DOMAIN.md): 1 h, 24 h, 48 h.
 ESCALATION_TARGETS: Final = {1: timedelta(hours=1), 2: timedelta(hours=24), 3: timedelta(hours=48)}
@@ -46,7 +53,8 @@ def callback_by(ticket: Ticket) -> datetime:
     return ticket.accepted_at + timedelta(minutes=minutes)
 
 
-def _fmt(ts: datetime | None, tz: ZoneInfo) -> str | None:
+def format_time(ts: datetime | None, tz: ZoneInfo) -> str | None:
+    """``ts`` as the customer reads it: local minutes and the UTC offset."""
     if ts is None:
         return None
     local = ts.astimezone(tz)
@@ -57,7 +65,7 @@ def _fmt(ts: datetime | None, tz: ZoneInfo) -> str | None:
 def _slot(start: datetime | None, end: datetime | None, tz: ZoneInfo) -> str | None:
     if start is None:
         return None
-    text = _fmt(start, tz)
+    text = format_time(start, tz)
     if end is None or text is None:
         return text
     return text.replace(" (", f"–{end.astimezone(tz):%H:%M} (", 1)
@@ -188,12 +196,14 @@ def _parts_facts(
     reservations = list(
         session.scalars(select(Reservation).where(Reservation.ticket_id == ticket.id))
     )
-    waiting = [(r.sku, r.qty) for r in reservations if r.state in _ON_THE_WAY]
-    etas = [r.transfer_eta for r in reservations if r.transfer_eta is not None]
+    on_the_way = [r for r in reservations if r.state in _ON_THE_WAY]
+    waiting = [(r.sku, r.qty) for r in on_the_way]
+    # Only lines still travelling set the promise; an arrived transfer's ETA is history.
+    etas = [r.transfer_eta for r in on_the_way if r.transfer_eta is not None]
     return {
         "parts": _part_lines(_requested_lines(ticket, reservations), catalog, zh),
         "parts_waiting": _part_lines(waiting, catalog, zh),
-        "parts_eta": _fmt(max(etas), tz) if etas else None,
+        "parts_eta": format_time(max(etas), tz) if etas else None,
     }
 
 
@@ -205,13 +215,13 @@ def _time_facts(ticket: Ticket, tz: ZoneInfo) -> NoticeFacts:
     )
     follow_up_by = ticket.completed_at + FOLLOW_UP_TARGET if ticket.completed_at else None
     return {
-        "predicted_failure": _fmt(ticket.predicted_failure_at, tz),
-        "detected": _fmt(ticket.detected_at, tz),
-        "call_back_by": _fmt(callback_by(ticket), tz),
+        "predicted_failure": format_time(ticket.predicted_failure_at, tz),
+        "detected": format_time(ticket.detected_at, tz),
+        "call_back_by": format_time(callback_by(ticket), tz),
         "slot": _slot(ticket.slot_start, ticket.slot_end, tz),
-        "eta": _fmt(ticket.slot_start, tz),
-        "follow_up_by": _fmt(follow_up_by, tz),
-        "next_deadline": _fmt(deadline, tz),
+        "eta": format_time(ticket.slot_start, tz),
+        "follow_up_by": format_time(follow_up_by, tz),
+        "next_deadline": format_time(deadline, tz),
     }
 
 

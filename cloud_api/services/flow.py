@@ -249,6 +249,9 @@ def _on_departed(ctx: _Ctx) -> None:
     t.engineer_id = t.engineer_id or (ctx.actor.id if ctx.actor.role is Role.ENGINEER else None)
     t.state = S.EN_ROUTE.value
     ctx.payload = {"eta": ctx.event.eta.isoformat() if ctx.event.eta else None}
+    notify(
+        session=ctx.session, ticket=t, kind="engineer_departed", clock=ctx.clock, eta=ctx.event.eta
+    )
 
 
 def _on_repair_started(ctx: _Ctx) -> None:
@@ -296,6 +299,7 @@ def _on_waiting_for_parts(ctx: _Ctx) -> None:
         "unmet": [u.sku for u in unmet],
         "eta": max(etas).isoformat() if etas else None,
     }
+    notify(session=ctx.session, ticket=t, kind="waiting_for_parts", clock=ctx.clock)
 
 
 def _on_completed(ctx: _Ctx) -> None:

@@ -24,7 +24,7 @@ from cloud_api.models.notices import Notice, NoticeChannel, NoticeKind, NoticeSt
 from cloud_api.models.registry import Customer
 from cloud_api.models.tickets import Ticket
 from cloud_api.notify.config import NoticeConfig, config_for_session
-from cloud_api.notify.context import DEFAULT_TIMEZONE, callback_by, gather_facts
+from cloud_api.notify.context import DEFAULT_TIMEZONE, callback_by, format_time, gather_facts
 from cloud_api.notify.render import RenderedNotice, normalise_language, render_notice
 
 __all__ = ["NOTICE_KINDS", "UnknownNoticeKind", "customer_link", "notices_of", "queue_notice"]
@@ -60,7 +60,14 @@ def _next_sequence(session: Session, ticket_id: str) -> int:
     return int(current or 0) + 1
 
 
-def queue_notice(*, session: Session, ticket: Ticket, kind: str, clock: Clock) -> dict[str, Any]:
+def queue_notice(
+    *,
+    session: Session,
+    ticket: Ticket,
+    kind: str,
+    clock: Clock,
+    eta: datetime | None = None,
+) -> dict[str, Any]:
     """Render and store the ``kind`` notice for ``ticket``; return its summary.
 
     Args:
@@ -68,6 +75,8 @@ def queue_notice(*, session: Session, ticket: Ticket, kind: str, clock: Clock) -
         ticket: the ticket after the change that calls for a notice.
         kind: one of :data:`NOTICE_KINDS`.
         clock: the service clock (creation time and the link's expiry).
+        eta: the engineer's announced arrival (the departure notice); without it the
+            notice falls back to the booked slot's start.
 
     Returns:
         ``{"event_id", "kind", "language", "subject", "text", "link", "channels",
@@ -81,7 +90,7 @@ def queue_notice(*, session: Session, ticket: Ticket, kind: str, clock: Clock) -
     config = config_for_session(session)
     now = clock.now()
     customer = session.get(Customer, ticket.customer_id)
-    rendered, link = _render(session, ticket, kind, config, customer, now)
+    rendered, link = _render(session, ticket, kind, config, customer, now, eta)
     sequence = _next_sequence(session, ticket.id)
     payload = _payload(ticket, kind, f"{ticket.id}:{sequence}", rendered, link, now)
     channels = _channels(config, customer)
@@ -103,6 +112,7 @@ def _render(
     config: NoticeConfig | None,
     customer: Customer | None,
     now: datetime,
+    eta: datetime | None,
 ) -> tuple[RenderedNotice, str | None]:
     language = normalise_language(customer.language if customer else None)
     link = customer_link(config, ticket.id, now)
@@ -113,6 +123,8 @@ def _render(
         language=language,
         tz=_timezone(config),
     )
+    if eta is not None:
+        facts["eta"] = format_time(eta, _timezone(config))
     facts["link"] = link
     facts["link_expires"] = _expiry_text(config, now) if config is not None else ""
     return render_notice(kind, language, facts), link

@@ -1,8 +1,8 @@
 """The seam to the notices module (``cloud_api.services.notices``, another engineer's).
 
-The flow calls :func:`notify` at intake, appointment, completion, follow-up, escalation
-and cancel. The notices module is looked up when first needed, so the flow works (and
-records nothing) in a build without it.
+The flow calls :func:`notify` at intake, appointment, engineer departure, waiting for
+parts, completion, follow-up, escalation and cancel. The notices module is looked up
+when first needed, so the flow works (and records nothing) in a build without it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -36,9 +37,21 @@ def _queue_notice() -> QueueNotice | None:
     return func if callable(func) else None
 
 
-def notify(*, session: Session, ticket: Ticket, kind: str, clock: Clock) -> dict[str, Any] | None:
-    """Queue the customer notice of ``kind`` for ``ticket``; returns its summary and link."""
+def notify(
+    *,
+    session: Session,
+    ticket: Ticket,
+    kind: str,
+    clock: Clock,
+    eta: datetime | None = None,
+) -> dict[str, Any] | None:
+    """Queue the customer notice of ``kind`` for ``ticket``; returns its summary and link.
+
+    ``eta`` is the engineer's announced arrival (N4); it lives on the event, not the ticket.
+    """
     func = _queue_notice()
     if func is None:
         return None
-    return func(session=session, ticket=ticket, kind=kind, clock=clock)
+    if eta is None:
+        return func(session=session, ticket=ticket, kind=kind, clock=clock)
+    return func(session=session, ticket=ticket, kind=kind, clock=clock, eta=eta)
