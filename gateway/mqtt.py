@@ -257,9 +257,13 @@ class MqttIngest:
         return client
 
     async def _session_once(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        # numbered before connecting: a resumed session's queued messages follow the
+        # CONNACK in the same read, before the body below runs, and must already carry
+        # the new number or their acks would be skipped as stale (never acknowledged,
+        # redelivered after every restart, and a shutdown waiting for them in vain)
+        self._session += 1
         try:
             async with client:
-                self._session += 1
                 self.paused = False  # aiomqtt registered its reader on the new socket
                 for topic_filter in self.filters:
                     await client.subscribe(topic_filter, qos=1)

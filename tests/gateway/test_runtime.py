@@ -52,6 +52,13 @@ async def metric(port: int, name: str, labels: str = "") -> float:
     return 0.0
 
 
+async def total(port: int, name: str) -> float:
+    """The sum of every labelled sample of ``name``."""
+    async with httpx.AsyncClient() as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+
 async def metric_is(port: int, name: str, labels: str, value: float) -> bool:
     return await metric(port, name, labels) == value
 
@@ -129,6 +136,8 @@ async def test_reconnects_after_broker_restart_and_receives_what_was_published_m
     fresh_mosquitto: Broker, tmp_path: Path, protocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AFTERCARE_MQTT__PROTOCOL", protocol)
+    # the first reconnect waits 1-2 s, so the publisher below surely runs while we are away
+    monkeypatch.setenv("AFTERCARE_MQTT__RECONNECT_MIN_S", "2")
     settings = load_settings(
         None, {"broker": fresh_mosquitto.url, "data_dir": tmp_path, "http_port": 0}
     )
@@ -143,9 +152,65 @@ async def test_reconnects_after_broker_restart_and_receives_what_was_published_m
         finally:
             pub.loop_stop()
             pub.disconnect()
+        assert ingest.connects == 1  # not back yet: only the broker's session holds them
         await eventually(lambda: ingest.connects >= 2, limit=30)
         ok = 'adapter="native",result="ok",source="mqtt"'
         await eventually(lambda: metric_is(gw.http_port, "aftercare_messages_total", ok, 20))
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+async def test_what_was_published_while_the_gateway_was_stopped_arrives_when_it_starts_again(
+    fresh_mosquitto: Broker, tmp_path: Path, protocol: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AFTERCARE_MQTT__PROTOCOL", protocol)
+    settings = load_settings(
+        None, {"broker": fresh_mosquitto.url, "data_dir": tmp_path, "http_port": 0}
+    )
+    async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+        await eventually(lambda: gw.mqtt is not None and gw.mqtt.connected)
+    # the gateway is gone, and the broker restarts meanwhile: the session must survive both
+    await asyncio.to_thread(fresh_mosquitto.restart)
+    pub = publisher(fresh_mosquitto)
+    try:
+        publish_all(pub, [message(5, seq) for seq in range(25)])
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    ok = 'adapter="native",result="ok",source="mqtt"'
+    async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+        await eventually(lambda: metric_is(gw.http_port, "aftercare_messages_total", ok, 25))
+        await asyncio.sleep(0.5)
+        assert await total(gw.http_port, "aftercare_messages_total") == 25  # and nothing else
+        started = asyncio.get_running_loop().time()
+    # handled means acknowledged: neither the shutdown waits for them, nor does the broker
+    # deliver them again to the next start
+    assert asyncio.get_running_loop().time() - started < 5
+    async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+        await eventually(lambda: gw.mqtt is not None and gw.mqtt.connected)
+        await asyncio.sleep(1.0)
+        assert await total(gw.http_port, "aftercare_messages_total") == 0
+
+
+async def test_without_a_session_expiry_nothing_is_kept_while_the_gateway_is_away(
+    fresh_mosquitto: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the control for the test above: it is the MQTT 5 session that keeps the messages
+    monkeypatch.setenv("AFTERCARE_MQTT__SESSION_EXPIRY_S", "0")
+    settings = load_settings(
+        None, {"broker": fresh_mosquitto.url, "data_dir": tmp_path, "http_port": 0}
+    )
+    async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+        await eventually(lambda: gw.mqtt is not None and gw.mqtt.connected)
+    pub = publisher(fresh_mosquitto)
+    try:
+        publish_all(pub, [message(6, seq) for seq in range(25)])
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+    async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+        await eventually(lambda: gw.mqtt is not None and gw.mqtt.connected)
+        await asyncio.sleep(1.0)
+        assert await total(gw.http_port, "aftercare_messages_total") == 0
 
 
 async def test_cloud_down_backlog_drains_with_nothing_lost(
