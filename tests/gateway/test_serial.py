@@ -135,3 +135,87 @@ async def test_tuya_stream_survives_the_port_vanishing_and_coming_back(tmp_path:
         stop.set()
         await asyncio.wait_for(task, 10)
         await stop_sim(proc)
+
+
+async def scrape(port: int) -> tuple[dict[str, object], str]:
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        health = (await client.get("/healthz")).json()
+        metrics = (await client.get("/metrics")).text
+    return health, metrics
+
+
+def sample(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_the_runtime_polls_modbus_from_its_configuration_through_a_lost_port(
+    tmp_path: Path,
+) -> None:
+    from gateway.runtime import GatewayRuntime
+    from gateway.settings import load_settings
+
+    stable = tmp_path / "ttyRS485"
+    proc, path = await start_sim(
+        "--kind", "water_heater", "--protocol", "modbus", "--corrupt", "0.3", "--speed", "600"
+    )
+    stable.symlink_to(path)
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f"""
+http_port = 0
+data_dir = "{tmp_path / "data"}"
+[mqtt]
+enabled = false                # a serial-only hub
+[adapters.modbus_rtu]
+devices = [{{ source = "{stable}", device_id = "wh-000001", kind = "water_heater", unit = 1 }}]
+[[serial]]
+path = "{stable}"
+protocol = "modbus_rtu"
+poll_interval_s = 0.1
+response_timeout_s = 0.3
+reopen_min_s = 0.05
+reopen_max_s = 0.2
+""",
+        encoding="utf-8",
+    )
+    ok = 'aftercare_messages_total{adapter="modbus_rtu",result="ok",source="serial"}'
+    crc = 'aftercare_messages_total{adapter="modbus_rtu",result="crc",source="serial"}'
+    framing = 'aftercare_messages_total{adapter="modbus_rtu",result="framing",source="serial"}'
+    try:
+        async with GatewayRuntime(load_settings(config), detector=ThresholdDetector()) as gw:
+            [port] = gw.serial
+            assert gw.mqtt is None
+            await until(lambda: port.frames >= 10, limit=30)
+            health, metrics = await scrape(gw.http_port)
+            assert sample(metrics, ok) >= 10
+            assert sample(metrics, crc) + sample(metrics, framing) >= 1  # --corrupt 0.3
+            assert sample(metrics, "aftercare_readings_total") > 0
+            assert health["status"] == "ok"
+            [serial_health] = health["components"]["serial"]  # type: ignore[index]
+            assert serial_health["ok"] is True
+            assert serial_health["protocol"] == "modbus_rtu"
+
+            await stop_sim(proc)  # the port vanishes
+            stable.unlink()
+            await until(lambda: not port.open)
+            health, _ = await scrape(gw.http_port)
+            assert health["status"] == "degraded"
+            [serial_health] = health["components"]["serial"]  # type: ignore[index]
+            assert serial_health["ok"] is False
+            assert serial_health["last_error"]
+            frames = port.frames
+
+            proc, new_path = await start_sim(
+                "--kind", "water_heater", "--protocol", "modbus", "--speed", "600"
+            )
+            stable.symlink_to(new_path)
+            await until(lambda: port.opens >= 2 and port.frames >= frames + 5, limit=30)
+            health, _ = await scrape(gw.http_port)
+            assert health["status"] == "ok"
+    finally:
+        await stop_sim(proc)
