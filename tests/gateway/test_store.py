@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,25 +14,10 @@ from device_adapters import Telemetry
 from gateway.metrics import GatewayMetrics
 from gateway.settings import StoreSettings
 from gateway.store import TelemetryStore
-from tests.support.ports import free_port, wait_for_port
+from tests.support.ports import free_port
+from tests.support.victoria import running_victoria
 
 pytestmark = pytest.mark.integration
-
-
-@contextmanager
-def running_victoria(data: Path, port: int) -> Iterator[str]:
-    binary = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
-    proc = subprocess.Popen(
-        [binary, f"-storageDataPath={data}", f"-httpListenAddr=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(15)
 
 
 @pytest.fixture
