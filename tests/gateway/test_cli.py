@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -74,3 +75,72 @@ def test_gateway_run_serves_health_and_metrics_and_stops_on_sigterm(
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+@pytest.mark.integration
+def test_gateway_run_takes_flags_over_environment_over_the_toml_file(
+    fresh_mosquitto: Broker, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from aftercare.catalog import PartLine, Severity
+    from anomaly.fault_report import FaultReport
+    from gateway.outbox import Outbox
+    from tests.gateway.helpers import RecordingCloud
+    from tests.support.http_server import serve_in_thread
+
+    port = free_port()
+    data = tmp_path / "from-toml"
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'data_dir = "{data}"\nhttp_port = {port}\n'
+        '[mqtt]\nurl = "mqtt://127.0.0.1:1"\nclient_id = "from-toml"\n'
+        '[forwarder]\ncloud_url = "http://127.0.0.1:1"\ntoken = "from-toml"\n',
+        encoding="utf-8",
+    )
+    # a ticket already waiting in the outbox of the TOML's data_dir: its delivery shows
+    # which cloud URL (the environment's) and which token (the flag's) the gateway uses
+    outbox = Outbox(data / "outbox.sqlite3")
+    report = FaultReport(
+        device_id="wh-000001",
+        fault_code="WH_ELEMENT_FAILURE",
+        detected_at=datetime(2026, 11, 23, tzinfo=UTC),
+        severity=Severity.HIGH,
+        parts=(PartLine("WH-ELEMENT", 1),),
+    )
+    outbox.put(report)
+    outbox.close()
+    recording = RecordingCloud()  # accepts only "Bearer secret-token"
+    with serve_in_thread(recording.app) as cloud_url:
+        env = {
+            **os.environ,
+            "AFTERCARE_MQTT__CLIENT_ID": "from-env",
+            "AFTERCARE_FORWARDER__CLOUD_URL": cloud_url,
+            "AFTERCARE_FORWARDER__TOKEN": "from-env",
+        }
+        proc = subprocess.Popen(
+            aftercare(
+                *("gateway", "run", "--config", str(config)),
+                *("--broker", fresh_mosquitto.url, "--token", "secret-token"),
+            ),
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for_port(port, timeout=30)  # the TOML's port
+            deadline = time.monotonic() + 20
+            while recording.keys == [] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert recording.keys == [report.episode_key]
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).json()
+            assert health["components"]["broker"]["broker"] == f"127.0.0.1:{fresh_mosquitto.port}"
+            assert health["components"]["outbox"]["depth"] == 0
+            proc.send_signal(signal.SIGTERM)
+            _, stderr = proc.communicate(timeout=30)
+            assert proc.returncode == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=10)
+    assert " as from-env " in stderr  # "connected to <broker> as <client id>"
