@@ -27,7 +27,7 @@ from anomaly.config import EngineConfig
 from anomaly.device import BucketResult, DeviceModel
 from anomaly.diagnosis import Match, match_signatures
 from anomaly.fault_report import FaultReport
-from anomaly.fleet import FleetModels
+from anomaly.fleet import FleetModelLoader, FleetModels
 from anomaly.profiles import PROFILES, KindProfile, generic_profile
 from anomaly.prognosis import estimate_failure
 from anomaly.signatures import Signature, signatures_for
@@ -129,6 +129,9 @@ class FaultEngine:
         bucket_hook: called with (device id, kind, bucket) for every closed bucket (the
             trainer collects its rows this way).
         fleet_batch: rows per batched fleet-model call.
+        model_loader: where the fleet models come from, when they live in a file: read
+            now, and again at each ``sweep`` after the file changed (a rejected file
+            keeps the models in use). Overrides ``fleet_models``.
     """
 
     def __init__(
@@ -140,10 +143,13 @@ class FaultEngine:
         max_devices: int = 100_000,
         bucket_hook: BucketHook | None = None,
         fleet_batch: int = 2048,
+        model_loader: FleetModelLoader | None = None,
     ) -> None:
         self.catalog = catalog or default_catalog()
         self.config = config or EngineConfig()
-        self.fleet_models = fleet_models
+        self.model_loader = model_loader
+        self._models_checked = -math.inf
+        self.fleet_models = model_loader.current() if model_loader is not None else fleet_models
         self.max_devices = max_devices
         self.bucket_hook = bucket_hook
         self.fleet_batch = fleet_batch
@@ -232,10 +238,11 @@ class FaultEngine:
         self._devices[telemetry.device_id] = dev
         return dev
 
-    def set_fleet_models(self, models: FleetModels | None) -> None:
-        """Swap the fleet models (the gateway calls this when the artifact changes)."""
-        self.flush()
+    def set_fleet_models(self, models: FleetModels | None) -> list[FaultReport]:
+        """Swap the fleet models; return what the old ones still confirmed when flushed."""
+        reports = self.flush()
         self.fleet_models = models
+        return reports
 
     def _queue_fleet(
         self, dev: _Device, model: DeviceModel, result: BucketResult, when: datetime
@@ -449,14 +456,22 @@ class FaultEngine:
 
     # ------------------------------------------------------------------ silence
     def sweep(self, now: datetime) -> list[FaultReport]:
-        """Raise DEVICE_OFFLINE for devices silent past their kind's ``offline_after_s``."""
+        """Raise DEVICE_OFFLINE for devices silent past their kind's ``offline_after_s``.
+
+        Also picks up changed fleet models from ``model_loader``.
+        """
+        reports: list[FaultReport] = []
+        if self.model_loader is not None and now.timestamp() - self._models_checked >= 10.0:
+            self._models_checked = now.timestamp()
+            models = self.model_loader.current()
+            if models is not self.fleet_models:
+                reports.extend(self.set_fleet_models(models))
         deadlines = self._deadlines
         if not deadlines:
-            return []
+            return reports
         t = now.timestamp()
         if deadlines[0][0] > t:
-            return []
-        reports: list[FaultReport] = []
+            return reports
         while deadlines and deadlines[0][0] <= t:
             _, device_id = heapq.heappop(deadlines)
             dev = self._devices.get(device_id)

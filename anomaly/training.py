@@ -38,7 +38,7 @@ def run_engine(path: Path, engine: FaultEngine) -> tuple[list[FaultReport], tupl
             if last is None or telemetry.ts.timestamp() > last:
                 last = ts
                 reports.extend(engine.sweep(telemetry.ts))
-    engine.flush()
+    reports.extend(engine.flush())
     return reports, (first or 0.0, last or 0.0)
 
 

@@ -68,10 +68,12 @@ def build_adapters(settings: GatewaySettings) -> dict[str, DeviceAdapter]:
     return adapters
 
 
-def _default_detector() -> FaultDetector:
+def _default_detector(settings: GatewaySettings) -> FaultDetector:
     from anomaly import FaultEngine
+    from anomaly.fleet import FleetModelLoader
 
-    return FaultEngine()
+    path = settings.pipeline.fleet_models
+    return FaultEngine(model_loader=FleetModelLoader(path) if path is not None else None)
 
 
 class GatewayRuntime:
@@ -97,7 +99,7 @@ class GatewayRuntime:
         p = settings.pipeline
         self.pipeline = Pipeline(
             list(adapters.values()),
-            detector or _default_detector(),
+            detector or _default_detector(settings),
             lateness_s=p.lateness_s,
             dedup_window=p.dedup_window,
             max_devices=p.max_devices,
@@ -235,6 +237,10 @@ class GatewayRuntime:
         while (batch := await ingest.next_batch()) is not None:
             await handle("mqtt", [(m.topic, m.payload) for m in batch], self.clock.now())
             ingest.ack(batch)
+            # next_batch and handle return without suspending while messages are queued;
+            # yield once per batch, or a backlog would starve the socket reader, /healthz
+            # and the forwarder until it is gone
+            await asyncio.sleep(0)
             if pipeline.learned_version != learned:
                 # a discovery config named new state topics (or dropped some)
                 learned = pipeline.learned_version

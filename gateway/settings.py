@@ -196,12 +196,15 @@ class PipelineSettings(_Section):
         dedup_window: recent message identities remembered per device.
         max_devices: bound on per-device bookkeeping.
         sweep_interval_s: how often the time-driven rules (silence) run.
+        fleet_models: the fleet model artifact (``aftercare anomaly train``'s
+            ``fleet.skops``); loaded at start and reloaded when the file changes.
     """
 
     lateness_s: float = Field(default=600.0, ge=0)
     dedup_window: int = Field(default=64, ge=1)
     max_devices: int = Field(default=100_000, ge=1)
     sweep_interval_s: float = Field(default=10.0, gt=0)
+    fleet_models: Path | None = None
 
 
 def _native_only() -> dict[str, dict[str, Any]]:

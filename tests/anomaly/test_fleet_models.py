@@ -143,3 +143,39 @@ def test_engine_scores_fleet_models_in_batches_not_per_row() -> None:
     assert sum(models.batches) > 4 * len(models.batches)
     assert max(models.batches) <= 64
     assert all(r.fault_code != "AC_FAN_BEARING_WEAR" for r in reports)
+
+
+def test_engine_takes_models_written_after_start_at_its_next_sweep(tmp_path: Path) -> None:
+    engine = FaultEngine(model_loader=FleetModelLoader(tmp_path / ARTIFACT_NAME))
+    before = engine.fleet_models
+    _small_models().save(tmp_path)
+    engine.sweep(START)
+    after = engine.fleet_models
+    assert before is None
+    assert after is not None
+    assert after.failure_levels == {"AC_FILTER_CLOGGED": 14.0}
+
+
+def test_engine_keeps_its_models_when_a_broken_file_replaces_them(tmp_path: Path) -> None:
+    path = _small_models().save(tmp_path)
+    engine = FaultEngine(model_loader=FleetModelLoader(path))
+    loaded = engine.fleet_models
+    assert loaded is not None
+    path.write_bytes(b"not a skops file")
+    engine.sweep(START)
+    assert engine.fleet_models is loaded
+
+
+def test_gateway_loads_the_configured_fleet_models(tmp_path: Path) -> None:
+    from gateway.runtime import GatewayRuntime
+    from gateway.settings import GatewaySettings
+
+    path = _small_models().save(tmp_path / "models")
+    settings = GatewaySettings(
+        data_dir=tmp_path / "gw", http_port=0, pipeline={"fleet_models": path}
+    )
+    runtime = GatewayRuntime(settings)
+    detector = runtime.pipeline.detector
+    assert isinstance(detector, FaultEngine)
+    assert detector.fleet_models is not None
+    assert detector.fleet_models.failure_levels == {"AC_FILTER_CLOGGED": 14.0}
