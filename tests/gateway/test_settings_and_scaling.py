@@ -143,3 +143,48 @@ def test_the_example_configuration_in_the_operator_doc_loads(tmp_path: Path) -> 
     settings = load_settings(config)
     assert sorted(build_adapters(settings)) == ["modbus_rtu", "native", "tuya_mcu", "zigbee2mqtt"]
     assert [port.protocol for port in settings.serial] == ["modbus_rtu", "tuya_mcu"]
+
+
+@pytest.mark.integration
+async def test_a_backlog_never_starves_the_rest_of_the_event_loop(
+    fresh_mosquitto: Broker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /healthz, /metrics, the forwarder and the socket reader share the pipeline's loop:
+    # working through a large queue must leave them a turn after every batch
+    monkeypatch.setenv("AFTERCARE_MQTT__QUEUE_SIZE", "5000")
+    monkeypatch.setenv("AFTERCARE_MQTT__BATCH_SIZE", "50")
+    settings = load_settings(
+        None, {"broker": fresh_mosquitto.url, "data_dir": tmp_path, "http_port": 0}
+    )
+
+    class SlowDetector(ThresholdDetector):
+        def observe(self, telemetry: Telemetry) -> list[FaultReport]:
+            import time
+
+            time.sleep(0.001)  # 50 ms per batch, 2 s for the whole backlog
+            return super().observe(telemetry)
+
+    async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+        while gw.mqtt is None or not gw.mqtt.connected:  # noqa: ASYNC110 — polled state
+            await asyncio.sleep(0.05)
+    # published while the gateway is away: the whole backlog is waiting when it starts
+    pub = paho.Client(CallbackAPIVersion.VERSION2, client_id="backlog")
+    pub.connect(fresh_mosquitto.host, fresh_mosquitto.port)
+    pub.loop_start()
+    infos = [pub.publish(*message(d, s), qos=1) for d in range(20) for s in range(100)]
+    for info in infos:
+        info.wait_for_publish(30)
+    pub.loop_stop()
+    pub.disconnect()
+    labels = {"source": "mqtt", "adapter": "native", "result": "ok"}
+    async with GatewayRuntime(settings, detector=SlowDetector()) as gw:
+        registry = gw.metrics.registry
+        loop = asyncio.get_running_loop()
+        longest, last = 0.0, loop.time()
+        deadline = last + 60
+        while (registry.get_sample_value("aftercare_messages_total", labels) or 0) < 2000:
+            await asyncio.sleep(0.01)
+            now = loop.time()
+            longest, last = max(longest, now - last), now
+            assert now < deadline
+        assert longest < 0.3  # one batch is ~50 ms; the backlog ~2 s
