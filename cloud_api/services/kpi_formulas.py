@@ -24,8 +24,11 @@ from statistics import mean
 from typing import Any, Final
 
 __all__ = [
+    "ESCALATION_TARGETS",
+    "REPEAT_WINDOW",
     "SEED_KPIS",
     "TARGETS",
+    "EscalationLevelFact",
     "FollowUpFact",
     "KpiResult",
     "NoticeFact",
@@ -58,6 +61,13 @@ TARGETS: Final[dict[str, tuple[float | None, str]]] = {
     "first_time_fix_rate": (None, ">"),
     "notice_delivery_rate": (None, ">"),
     "sla_breach_rate": (None, "<"),
+    "repeat_repair_rate": (None, "<"),
+    # Each level's deadline is a promise to the customer (DOMAIN.md): all on time.
+    "escalation_on_time_rate": (1.0, "="),
+    "dedup_ratio": (None, ">"),
+    "reservation_expiry_rate": (None, "<"),
+    "mtta_min": (None, "<"),
+    "mttr_h": (None, "<"),
 }
 
 RESPONSE_TARGET: Final = timedelta(hours=1)
@@ -70,6 +80,9 @@ PROACTIVE_LOOKBACK: Final = timedelta(days=7)
 PROVISIONAL_FOR: Final = timedelta(days=30)
 NOTICE_TARGET: Final = timedelta(minutes=5)
 NOT_DEMAND: Final = frozenset({"duplicate", "test"})
+REPEAT_WINDOW: Final = timedelta(days=30)
+# Level deadlines of the three-level escalation, each counted from the escalation's start.
+ESCALATION_TARGETS: Final = {1: timedelta(hours=1), 2: timedelta(hours=24), 3: timedelta(hours=48)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +92,25 @@ class FollowUpFact:
     at: datetime
     outcome: str
     satisfaction: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLevelFact:
+    """One level an escalation reached, and when its level action was recorded.
+
+    ``started_at`` is the escalation's start (every level's deadline counts from it);
+    ``acted_at`` the manual raise to the next level or the resolution at this level,
+    ``None`` while nobody acted (an automatic raise is no action: the level was missed).
+    """
+
+    level: int
+    started_at: datetime
+    acted_at: datetime | None = None
+
+    @property
+    def deadline(self) -> datetime:
+        """When this level's action was due."""
+        return self.started_at + ESCALATION_TARGETS[self.level]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +150,14 @@ class TicketFacts:
     complaints: int = 0
     follow_ups: tuple[FollowUpFact, ...] = ()
     repeat_of: str | None = None
+    closed_at: datetime | None = None
+    # When the first ticket linked ``repeat_of`` this one was accepted (it may lie after the
+    # period: repeats are looked up for every ticket, wherever they fall).
+    repeated_at: datetime | None = None
+    occurrences: int = 1
+    escalation_levels: tuple[EscalationLevelFact, ...] = ()
+    reservation_lines: int = 0
+    expired_lines: int = 0
     # (clock name, status, deadline) of each SLA clock of the ticket.
     clock_status: tuple[tuple[str, str, datetime], ...] = ()
 
@@ -409,15 +449,139 @@ def false_alarms(tickets: Sequence[TicketFacts], since: datetime, until: datetim
     return result
 
 
-def first_time_fix(cohort: Sequence[TicketFacts], repeats: set[str]) -> KpiResult:
+def first_time_fix(cohort: Sequence[TicketFacts]) -> KpiResult:
     """Completed on-site tickets with one departure and no repeat ticket ÷ completed."""
     result = KpiResult("first_time_fix_rate")
     for t in cohort:
         if t.completed_at is None or not t.on_site:
             continue
         result.denominator_ids.append(t.id)
-        if t.departures <= 1 and t.id not in repeats:
+        if t.departures <= 1 and t.repeated_at is None:
             result.numerator_ids.append(t.id)
+    return result
+
+
+def repeat_repair(
+    tickets: Sequence[TicketFacts], since: datetime, until: datetime, now: datetime
+) -> KpiResult:
+    """Closed tickets followed by a ``repeat_of`` ticket within 30 days ÷ closed tickets.
+
+    Cohort by ``closed_at`` (the repeat window opens at closing), so every numerator can
+    still grow until 30 days after ``until``: ``provisional`` until then. Closed tickets
+    whose window is still open stay in the denominator and are counted in ``window_open``.
+    """
+    result = KpiResult("repeat_repair_rate")
+    window_open = 0
+    for t in tickets:
+        closed = t.closed_at
+        if closed is None or not _in(closed, since, until) or not in_service_demand(t):
+            continue
+        result.denominator_ids.append(t.id)
+        if t.repeated_at is not None and t.repeated_at - closed <= REPEAT_WINDOW:
+            result.numerator_ids.append(t.id)
+        elif now < closed + REPEAT_WINDOW:
+            window_open += 1
+    result.extra["provisional"] = now < until + PROVISIONAL_FOR
+    result.extra["window_open"] = window_open
+    return result
+
+
+def escalation_on_time(
+    tickets: Sequence[TicketFacts], since: datetime, until: datetime, now: datetime
+) -> KpiResult:
+    """Level actions recorded within 1 h / 24 h / 48 h ÷ escalations reaching that level.
+
+    Cohort by the escalation's start. Decided rule per level: a level enters when its
+    action was recorded or its deadline has passed (a miss); before that it is pending.
+    ``extra["per_level"]`` holds the rate of each level.
+    """
+    result = KpiResult("escalation_on_time_rate")
+    per_level = {k: {"on_time": 0, "decided": 0, "pending": 0} for k in ESCALATION_TARGETS}
+    for t in tickets:
+        if not in_service_demand(t):
+            continue
+        for lv in t.escalation_levels:
+            if not _in(lv.started_at, since, until):
+                continue
+            counts = per_level[lv.level]
+            if lv.acted_at is None and now < lv.deadline:
+                counts["pending"] += 1
+                result.pending_ids.append(t.id)
+                continue
+            counts["decided"] += 1
+            result.denominator_ids.append(t.id)
+            if lv.acted_at is not None and lv.acted_at <= lv.deadline:
+                counts["on_time"] += 1
+                result.numerator_ids.append(t.id)
+    result.extra["per_level"] = {
+        str(level): {**c, "value": c["on_time"] / c["decided"] if c["decided"] else None}
+        for level, c in per_level.items()
+    }
+    return result
+
+
+def dedup(tickets: Sequence[TicketFacts], since: datetime, until: datetime) -> KpiResult:
+    """Gateway detections absorbed as occurrences ÷ gateway submissions (every intake call).
+
+    Every gateway ticket accepted in the period counts, cancelled ones too: a submission
+    suppressed after a ``no_fault_found`` is absorbed by the cancelled ticket.
+    """
+    result = KpiResult("dedup_ratio")
+    absorbed = submissions = 0
+    for t in tickets:
+        if t.source != "gateway" or not _in(t.accepted_at, since, until):
+            continue
+        result.denominator_ids.append(t.id)
+        submissions += t.occurrences
+        if t.occurrences > 1:
+            result.numerator_ids.append(t.id)
+            absorbed += t.occurrences - 1
+    result.numerator_count, result.denominator_count = float(absorbed), float(submissions)
+    return result
+
+
+def reservation_expiry(cohort: Sequence[TicketFacts]) -> KpiResult:
+    """Reservation lines that expired ÷ lines reserved, over the period's tickets."""
+    result = KpiResult("reservation_expiry_rate")
+    expired = reserved = 0
+    for t in cohort:
+        if not t.reservation_lines:
+            continue
+        result.denominator_ids.append(t.id)
+        reserved += t.reservation_lines
+        if t.expired_lines:
+            result.numerator_ids.append(t.id)
+            expired += t.expired_lines
+    result.numerator_count, result.denominator_count = float(expired), float(reserved)
+    return result
+
+
+def mean_duration(
+    name: str,
+    tickets: Sequence[TicketFacts],
+    stop: Callable[[TicketFacts], datetime | None],
+    unit: timedelta,
+) -> KpiResult:
+    """Mean (``value``) and p90 (``extra``) of acceptance → ``stop`` over stopped tickets.
+
+    Reported next to the rates so an average cannot hide a tail (SERVICE_FLOW section 9).
+    ``numerator`` is the summed duration in ``unit``, ``denominator`` the tickets.
+    """
+    result = KpiResult(name)
+    durations: list[float] = []
+    for t in tickets:
+        ended = stop(t)
+        if ended is None:
+            continue
+        result.denominator_ids.append(t.id)
+        result.numerator_ids.append(t.id)
+        durations.append((ended - t.accepted_at) / unit)
+    durations.sort()
+    result.numerator_count = float(sum(durations))
+    result.extra["p90"] = (
+        durations[min(len(durations) - 1, int(0.9 * len(durations)))] if durations else None
+    )
+    result.extra["unit"] = "min" if unit == timedelta(minutes=1) else "h"
     return result
 
 
@@ -495,7 +659,8 @@ def compute_all(
 ) -> tuple[dict[str, KpiResult], dict[str, Any]]:
     """Every KPI for ``[since, until)`` at ``now``; returns (rates, mean lead time).
 
-    ``tickets`` must hold every ticket accepted, completed or followed up in the period;
+    ``tickets`` must hold every ticket accepted, completed, followed up, closed or
+    escalated in the period;
     ``agent_history`` the agent tickets of the 7 days before ``since`` (for the proactive
     share's look-back), in addition to those among ``tickets``; ``notices`` the notices
     queued in the period on delivering channels.
@@ -503,7 +668,7 @@ def compute_all(
     cohort = [t for t in tickets if _in(t.accepted_at, since, until) and in_service_demand(t)]
     timed = _timed_cohort(tickets, since, until)
     agents = [t for t in (*tickets, *agent_history) if t.source != "gateway"]
-    repeats = {t.repeat_of for t in tickets if t.repeat_of}
+    visits = [t for t in timed if t.on_site]
     results = [
         satisfaction(tickets, since, until),
         complaints(cohort, until, now),
@@ -515,8 +680,14 @@ def compute_all(
         proactive_share(cohort, agents),
         prevented_failure(timed, now),
         false_alarms(tickets, since, until),
-        first_time_fix(cohort, repeats),
+        first_time_fix(cohort),
         notice_delivery(notices, now),
         sla_breaches(cohort, now),
+        repeat_repair(tickets, since, until, now),
+        escalation_on_time(tickets, since, until, now),
+        dedup(tickets, since, until),
+        reservation_expiry(cohort),
+        mean_duration("mtta_min", visits, lambda t: t.appointment_at, timedelta(minutes=1)),
+        mean_duration("mttr_h", visits, lambda t: t.completed_at, timedelta(hours=1)),
     ]
     return {r.name: r for r in results}, mean_lead_time(cohort)

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from cloud_api.exceptions import InvalidRequest, NotFound
 from cloud_api.models.notices import Notice, NoticeChannel, NoticeState
-from cloud_api.models.tickets import FollowUp, SlaClock, Ticket, TicketEvent
+from cloud_api.models.parts import Reservation, ReservationState
+from cloud_api.models.tickets import FollowUp, SlaClock, Ticket, TicketEvent, TicketState
 from cloud_api.services.kpi_formulas import (
     PROACTIVE_LOOKBACK,
     SEED_KPIS,
+    EscalationLevelFact,
     FollowUpFact,
     KpiResult,
     NoticeFact,
@@ -35,12 +37,14 @@ __all__ = [
     "KpiReport",
     "UnknownKpi",
     "compute_kpis",
+    "duplicate_open_tickets",
     "kpi_tickets",
     "load_facts",
     "load_notices",
 ]
 
 _CHUNK: Final = 500
+_ESCALATION_EVENTS: Final = ("escalated", "escalation_auto_raised")
 
 
 class UnknownKpi(NotFound):
@@ -99,12 +103,17 @@ def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
 
 def _ticket_ids(session: Session, since: datetime, until: datetime) -> list[str]:
     followed = select(FollowUp.ticket_id).where(FollowUp.at >= since, FollowUp.at < until)
+    escalated = select(TicketEvent.ticket_id).where(
+        TicketEvent.type.in_(_ESCALATION_EVENTS), TicketEvent.at >= since, TicketEvent.at < until
+    )
     rows = session.scalars(
         select(Ticket.id).where(
             or_(
                 (Ticket.accepted_at >= since) & (Ticket.accepted_at < until),
                 (Ticket.completed_at >= since) & (Ticket.completed_at < until),
+                (Ticket.closed_at >= since) & (Ticket.closed_at < until),
                 Ticket.id.in_(followed),
+                Ticket.id.in_(escalated),
             )
         )
     )
@@ -122,6 +131,37 @@ def _complaint_episodes(events: Iterable[TicketEvent]) -> int:
     return count
 
 
+def _escalation_levels(events: Iterable[TicketEvent]) -> tuple[EscalationLevelFact, ...]:
+    """Every level each escalation reached, with when its action was recorded.
+
+    The escalation service writes one ``escalated`` line per step: the start (payload
+    ``reason``, level 1), a manual raise (``note``: the previous level's action), a
+    resolution (``action``: this level's action); the SLA job writes
+    ``escalation_auto_raised`` when a level's deadline passed with no action.
+    """
+    levels: list[EscalationLevelFact] = []
+    current: EscalationLevelFact | None = None
+    for e in events:
+        if e.type not in _ESCALATION_EVENTS:
+            continue
+        level = int(e.payload.get("level", 0) or 0)
+        if e.type == "escalated" and "reason" in e.payload and level == 1:
+            current = EscalationLevelFact(level=1, started_at=e.at)
+            levels.append(current)
+            continue
+        if current is None:
+            continue
+        if "action" in e.payload:
+            levels[-1] = EscalationLevelFact(current.level, current.started_at, acted_at=e.at)
+            current = None
+            continue
+        if e.type == "escalated":  # a person raised the level: the level's action is done
+            levels[-1] = EscalationLevelFact(current.level, current.started_at, acted_at=e.at)
+        current = EscalationLevelFact(level=level, started_at=current.started_at)
+        levels.append(current)
+    return tuple(levels)
+
+
 def _first(events: Sequence[TicketEvent], kind: str) -> datetime | None:
     return next((e.at for e in events if e.type == kind), None)
 
@@ -131,6 +171,8 @@ def _facts(
     events: Sequence[TicketEvent],
     clocks: dict[str, SlaClock],
     follow_ups: Sequence[FollowUp],
+    lines: tuple[int, int],
+    repeated_at: datetime | None,
 ) -> TicketFacts:
     parts = clocks.get("parts")
     operational = clocks.get("completion_operational")
@@ -160,6 +202,12 @@ def _facts(
             for f in follow_ups
         ),
         repeat_of=ticket.repeat_of,
+        closed_at=_first(events, "closed"),
+        repeated_at=repeated_at,
+        occurrences=ticket.occurrences,
+        escalation_levels=_escalation_levels(events),
+        reservation_lines=lines[0],
+        expired_lines=lines[1],
         clock_status=tuple(sorted((name, c.status, c.deadline) for name, c in clocks.items())),
     )
 
@@ -183,11 +231,63 @@ def _load(session: Session, ids: Sequence[str]) -> list[TicketFacts]:
             select(FollowUp).where(FollowUp.ticket_id.in_(chunk)).order_by(FollowUp.at)
         ):
             follow_ups.setdefault(f.ticket_id, []).append(f)
+        lines = _line_counts(session, chunk)
+        repeats = _first_repeats(session, chunk)
         facts.extend(
-            _facts(t, events.get(t.id, []), clocks.get(t.id, {}), follow_ups.get(t.id, []))
+            _facts(
+                t,
+                events.get(t.id, []),
+                clocks.get(t.id, {}),
+                follow_ups.get(t.id, []),
+                lines.get(t.id, (0, 0)),
+                repeats.get(t.id),
+            )
             for t in tickets
         )
     return facts
+
+
+def _line_counts(session: Session, ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """Per ticket: reservation lines, and how many of them expired."""
+    expired = func.sum(case((Reservation.state == ReservationState.EXPIRED.value, 1), else_=0))
+    rows = session.execute(
+        select(Reservation.ticket_id, func.count(), expired)
+        .where(Reservation.ticket_id.in_(ids))
+        .group_by(Reservation.ticket_id)
+    )
+    return {tid: (int(n), int(x or 0)) for tid, n, x in rows}
+
+
+def _first_repeats(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
+    """Per ticket: when the first ticket linked ``repeat_of`` it was accepted (any date)."""
+    rows = session.execute(
+        select(Ticket.repeat_of, func.min(Ticket.accepted_at))
+        .where(Ticket.repeat_of.in_(ids))
+        .group_by(Ticket.repeat_of)
+    )
+    return {str(rid): _aware(at) for rid, at in rows if rid is not None}
+
+
+def _aware(value: object) -> datetime:
+    """``min()`` bypasses the column type on SQLite: normalise to an aware UTC time."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a timestamp: {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def duplicate_open_tickets(*, session: Session) -> int:
+    """Open device+fault pairs holding more than one open ticket (must be 0)."""
+    closed = (TicketState.CLOSED.value, TicketState.CANCELLED.value)
+    pairs = (
+        select(Ticket.device_id, Ticket.fault_code)
+        .where(Ticket.state.not_in(closed))
+        .group_by(Ticket.device_id, Ticket.fault_code)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    return int(session.scalar(select(func.count()).select_from(pairs)) or 0)
 
 
 def load_facts(
@@ -240,6 +340,7 @@ def compute_kpis(*, session: Session, since: datetime, until: datetime, now: dat
     results, lead = compute_all(
         facts, since=since, until=until, now=now, agent_history=history, notices=notices
     )
+    results["dedup_ratio"].extra["duplicate_open_tickets"] = duplicate_open_tickets(session=session)
     return KpiReport(since=since, until=until, now=now, results=results, lead_time=lead)
 
 
