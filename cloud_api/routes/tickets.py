@@ -40,6 +40,7 @@ __all__ = ["router", "to_detail", "to_public"]
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 _INTAKE_ROLES = (Role.AGENT, Role.MANAGER, Role.ADMIN)
+_INTAKE_ATTEMPTS = 3
 
 
 def to_public(d: TicketDetails, notice: dict[str, Any] | None = None) -> TicketPublic:
@@ -167,16 +168,19 @@ def create_ticket_route(
 def _intake(
     session: SessionDep, actor: Actor, body: TicketCreate, catalog: CatalogDep, clock: ClockDep
 ) -> IntakeResult:
-    try:
-        return create_ticket(
-            session=session, actor=actor, req=_request(body), catalog=catalog, clock=clock
-        )
-    except IntegrityError:
-        # A concurrent intake created the open ticket first: this one becomes its occurrence.
-        session.rollback()
-        return create_ticket(
-            session=session, actor=actor, req=_request(body), catalog=catalog, clock=clock
-        )
+    attempts_left = _INTAKE_ATTEMPTS
+    while True:
+        try:
+            return create_ticket(
+                session=session, actor=actor, req=_request(body), catalog=catalog, clock=clock
+            )
+        except IntegrityError:
+            # A concurrent intake created the open ticket first (the partial unique key):
+            # run again, and this one becomes its occurrence.
+            session.rollback()
+            attempts_left -= 1
+            if attempts_left == 0:
+                raise
 
 
 @router.get("")

@@ -117,8 +117,14 @@ def create_ticket(
     device, home = _load_device(session, actor, req.device_id)
     wanted = _parts_for(catalog, req, actor, device.kind)
     now = clock.now()
+    # Row lock on the open ticket (PostgreSQL; SQLite has one writer anyway): concurrent
+    # repeats queue here and each absorbs into the latest row, instead of colliding on the
+    # timeline's (ticket_id, seq) and failing.
     current = session.scalar(
-        select(Ticket).where(Ticket.open_key == open_key(device.id, req.fault_code))
+        select(Ticket)
+        .where(Ticket.open_key == open_key(device.id, req.fault_code))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if current is not None:
         return IntakeResult(_absorb(session, current, req, actor, now), "occurrence")
@@ -130,6 +136,7 @@ def create_ticket(
     )
     if _suppressed(previous, req, now):
         assert previous is not None  # noqa: S101 — narrowed by _suppressed
+        session.refresh(previous, with_for_update=True)  # as above, for the cancelled ticket
         return IntakeResult(_absorb(session, previous, req, actor, now), "suppressed")
     repeat_of = (
         previous.id

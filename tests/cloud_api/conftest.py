@@ -186,9 +186,11 @@ def _settings(url: str, **overrides: Any) -> CloudSettings:
     return CloudSettings(**values)
 
 
-def start_cloud(url: str, seed: dict[str, Any], **overrides: Any) -> Iterator[Cloud]:
+def start_cloud(
+    url: str, seed: dict[str, Any], *, clock: ManualClock | None = None, **overrides: Any
+) -> Iterator[Cloud]:
     """Serve the app on ``url`` in a real uvicorn and yield the harness."""
-    clock = ManualClock(T0)
+    clock = clock or ManualClock(T0)
     settings = _settings(url, **overrides)
     engine = make_engine(url)
     app = create_app(settings, clock=clock, engine=engine)

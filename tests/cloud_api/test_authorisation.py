@@ -27,27 +27,34 @@ def world(cloud: Cloud) -> dict[str, Any]:
             ),
             now=T0,
         )
-        create(
-            session=session,
-            entity="staff",
-            body=StaffIn(
-                id="u-mh",
-                username="minhang",
-                password="password-123",
-                role="station",
-                station_id="st-minhang",
-            ),
-            now=T0,
-        )
+        for user_id, role in (("u-mh", "station"), ("u-mh-eng", "engineer")):
+            create(
+                session=session,
+                entity="staff",
+                body=StaffIn(
+                    id=user_id,
+                    username=user_id,
+                    password="password-123",
+                    role=role,
+                    station_id="st-minhang",
+                ),
+                now=T0,
+            )
         session.commit()
     ticket = cloud.create()
-    minhang = issue_staff_token(
-        secret=SECRET, user_id="u-mh", role="station", station_id="st-minhang", now=T0, ttl_s=3600
+    minhang, minhang_engineer = (
+        issue_staff_token(
+            secret=SECRET, user_id=uid, role=role, station_id="st-minhang", now=T0, ttl_s=3600
+        )
+        for uid, role in (("u-mh", "station"), ("u-mh-eng", "engineer"))
     )
+    link_token = ticket["customer_notice"]["link"].rsplit("/c/", 1)[1]
     return {
         "ticket": ticket,
         "other_gateway": {"Authorization": f"Bearer {other['token']}"},
         "other_station": {"Authorization": f"Bearer {minhang}"},
+        "other_engineer": {"Authorization": f"Bearer {minhang_engineer}"},
+        "customer_link": {"Authorization": f"Bearer {link_token}"},
     }
 
 
@@ -58,6 +65,8 @@ CALLERS: dict[str, Caller] = {
     "own_station": lambda c, _w: c.staff("station"),
     "other_station": lambda _c, w: w["other_station"],
     "engineer": lambda c, _w: c.staff("engineer"),
+    "other_engineer": lambda _c, w: w["other_engineer"],
+    "customer_link": lambda _c, w: w["customer_link"],
     "agent": lambda c, _w: c.staff("agent"),
     "manager": lambda c, _w: c.staff("manager"),
     "admin": lambda c, _w: c.staff("admin"),
@@ -88,6 +97,23 @@ MATRIX = [
     ("other_station", "list", 0),
     ("own_station", "list", 1),
     ("own_gateway", "list", 1),
+    # An engineer sees only the tickets of the station it belongs to.
+    ("other_engineer", "read", 404),
+    ("other_engineer", "event", 404),
+    ("other_engineer", "list", 0),
+    ("engineer", "list", 1),
+    # A gateway acts only on its own homes' tickets, and never moves them along the flow.
+    ("other_gateway", "event", 403),
+    # The customer's link opens its page, and is no credential for the API.
+    ("customer_link", "read", 401),
+    ("customer_link", "event", 401),
+    ("customer_link", "kpis", 401),
+    # KPIs are for the office, not the field or the gateways.
+    ("manager", "kpis", 200),
+    ("agent", "kpis", 200),
+    ("engineer", "kpis", 403),
+    ("own_station", "kpis", 403),
+    ("own_gateway", "kpis", 403),
 ]
 
 
@@ -108,6 +134,8 @@ def _act(cloud: Cloud, world: dict[str, Any], action: str, headers: dict[str, st
             json={"type": "follow_up", "satisfaction": 5},
             headers=headers,
         ).status_code
+    if action == "kpis":
+        return cloud.http.get("/v1/kpis", headers=headers).status_code
     if action == "registry":
         return cloud.http.post(
             "/v1/customers", json={"id": "c-new", "name": "New"}, headers=headers

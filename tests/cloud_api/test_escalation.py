@@ -65,3 +65,43 @@ def test_close_blocked_while_escalation_open(cloud: Cloud) -> None:
     assert cloud.event(tid, "escalated", role="agent", action="confirm_closed").status_code == 403
     cloud.ok_event(tid, "escalated", role="manager", action="confirm_closed")
     assert cloud.ok_event(tid, "closed", role="agent")["state"] == "closed"
+
+
+def test_missed_levels_climb_to_level_3_with_deadlines_from_the_start(cloud: Cloud) -> None:
+    tid = _completed(cloud)
+    cloud.ok_event(tid, "follow_up", role="agent", outcome="rated", satisfaction=1)
+    cloud.clock.advance(24 * 3600 + 1)  # past level 1 (1 h) and level 2 (24 h)
+    with cloud.session() as session:
+        assert run_due(session=session, clock=cloud.clock)["escalated"] == 1  # level 1 → 2
+    with cloud.session() as session:
+        assert run_due(session=session, clock=cloud.clock)["escalated"] == 1  # level 2 → 3
+    t = cloud.ticket(tid)
+    assert t["escalation_level"] == 3
+    clocks = {c["name"]: c for c in t["sla"]}
+    assert clocks["escalation_l2"]["status"] == "breached"
+    assert clocks["escalation_l3"]["deadline"] == "2026-11-25T08:00:00Z"  # 48 h from the start
+    # Level 3 is the last: missing it is a breach, never a level 4.
+    cloud.clock.advance(24 * 3600)
+    with cloud.session() as session:
+        run_due(session=session, clock=cloud.clock)
+    t = cloud.ticket(tid)
+    assert t["escalation_level"] == 3
+    assert {c["name"]: c for c in t["sla"]}["escalation_l3"]["status"] == "breached"
+    auto = [e for e in t["timeline"] if e["type"] == "escalation_auto_raised"]
+    assert [e["payload"]["level"] for e in auto] == [2, 3]
+    # Only a senior role confirms the loop closed, and only at level 3.
+    assert cloud.event(tid, "escalated", role="agent", action="confirm_closed").status_code == 403
+    cloud.ok_event(tid, "escalated", role="manager", action="confirm_closed")
+    assert cloud.ok_event(tid, "closed", role="agent")["state"] == "closed"
+
+
+def test_confirm_closed_before_level_3_is_409(cloud: Cloud) -> None:
+    tid = cloud.create()["id"]
+    cloud.ok_event(tid, "complaint", role="agent", reason="nobody called")
+    r = cloud.event(tid, "escalated", role="manager", action="confirm_closed")
+    assert r.status_code == 409
+    assert r.json()["type"].endswith("/invalid-transition")
+    # At level 1 the customer accepting the apology closes the escalation.
+    t = cloud.ok_event(tid, "escalated", role="agent", action="resolve")
+    assert t["escalation_level"] == 1
+    assert cloud.event(tid, "escalated", role="agent", action="resolve").status_code == 409

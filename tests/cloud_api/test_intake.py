@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import httpx
 import pytest
 
 from tests.cloud_api.conftest import Cloud
@@ -167,3 +170,32 @@ def test_unknown_device_is_404_problem(cloud: Cloud) -> None:
 
 def test_fault_of_another_kind_is_422(cloud: Cloud) -> None:
     assert cloud.intake(intake_body("ac-1", "FR_DEFROST_FAILURE")).status_code == 422
+
+
+def test_parallel_repeats_of_one_fault_make_one_ticket_and_count_every_occurrence(
+    cloud: Cloud,
+) -> None:
+    barrier = threading.Barrier(12)
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def hit(n: int) -> None:
+        with httpx.Client(base_url=cloud.url, timeout=60) as client:
+            barrier.wait()
+            r = client.post(
+                "/v1/tickets",
+                json=intake_body("ac-2"),
+                headers={**cloud.gateway, "Idempotency-Key": f"rep-{n}"},
+            )
+        with lock:
+            codes.append(r.status_code)
+
+    threads = [threading.Thread(target=hit, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200] * 11 + [201]
+    rows = cloud.sql("SELECT id, occurrences FROM tickets WHERE device_id = 'ac-2'")
+    assert len(rows) == 1
+    assert rows[0][1] == 12

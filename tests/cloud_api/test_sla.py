@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from aftercare.clock import ManualClock
 from cloud_api.services.scheduler import next_wake, run_due
-from tests.cloud_api.conftest import Cloud
+from tests.cloud_api.conftest import Cloud, start_cloud
 from tests.cloud_api.factories import T0
 
 
@@ -83,3 +89,51 @@ def test_follow_up_clock_starts_at_completion(cloud: Cloud) -> None:
     done = cloud.ok_event(tid, "completed", resolution="remote")
     assert _clocks(done)["follow_up"]["deadline"] == "2026-11-25T08:00:00Z"
     assert _clocks(done)["completion"]["status"] == "met"
+
+
+class _TestDrivenClock(ManualClock):
+    """Manual time whose ``sleep`` yields briefly instead of jumping ahead.
+
+    A plain :class:`ManualClock` advances itself when the job sleeps; here only the test
+    moves time, so the job must notice on its own that a deadline has passed.
+    """
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.1))
+
+
+@pytest.fixture
+def scheduled_cloud(database: tuple[str, dict[str, Any]]) -> Iterator[Cloud]:
+    """The cloud with its SLA job running in the app lifespan."""
+    yield from start_cloud(
+        *database,
+        clock=_TestDrivenClock(T0),
+        scheduler_enabled=True,
+        scheduler_max_sleep_s=0.2,
+    )
+
+
+def _wait_for_status(cloud: Cloud, tid: str, clock_name: str, status: str) -> str:
+    # Real time only bounds the wait; the job's decisions run on the injected clock.
+    seen = ""
+    give_up = time.monotonic() + 15
+    while time.monotonic() < give_up:
+        seen = _clocks(cloud.ticket(tid))[clock_name]["status"]
+        if seen == status:
+            break
+        time.sleep(0.05)
+    return seen
+
+
+def test_background_job_in_the_app_flags_breaches_on_its_own(scheduled_cloud: Cloud) -> None:
+    cloud = scheduled_cloud
+    tid = cloud.create()["id"]
+    time.sleep(0.5)  # several job passes: nothing is due yet
+    assert _clocks(cloud.ticket(tid))["appointment"]["status"] == "running"
+    cloud.clock.advance(46 * 60)
+    assert _wait_for_status(cloud, tid, "appointment", "warned") == "warned"
+    cloud.clock.advance(15 * 60)
+    assert _wait_for_status(cloud, tid, "appointment", "breached") == "breached"
+    timeline = [e["type"] for e in cloud.ticket(tid)["timeline"]]
+    assert "sla_warned" in timeline
+    assert "sla_breached" in timeline
