@@ -42,6 +42,8 @@ class EngineConfig:
         classifier_probability: the fleet classifier's smoothed probability for a fault
             that counts as a match (only with trained fleet models).
         ridge: prior precision of the context regression.
+        peer_threshold: robust deviation from its peers (peer spreads) a required
+            feature needs for a signature to match against the peer reference.
     """
 
     warm_buckets: int = 48
@@ -65,3 +67,4 @@ class EngineConfig:
     offline_min_cycle_s: float = 45 * 86400.0
     classifier_probability: float = 0.8
     ridge: float = 0.1
+    peer_threshold: float = 5.0

@@ -25,6 +25,7 @@ from device_adapters import StateValue
 __all__ = ["BucketResult", "DeviceModel", "Snapshot"]
 
 _MAX_MODES = 3
+_MIN_SEEN = 3
 _DAY = 86400.0
 _HISTORY_DAYS = 64
 _TAU = 2.0 * math.pi / _DAY
@@ -207,6 +208,9 @@ class DeviceModel:
                 err = np.where(present, y - np.where(self.free, self.level, phi_in @ self.w), 0.0)
         floor = 1e-3 * np.abs(self.w[0]) + 1e-6
         z = np.clip(err / (1.2533 * self.scale + floor), -8.0, 8.0)
+        # before a feature's noise scale is known its residuals are not in noise units;
+        # letting them in would saturate z and inflate the drift's spread for good
+        z = np.where(self.seen >= _MIN_SEEN, z, 0.0)
         warm = self.n >= self.warm
         drift: dict[str, float] = {}
         if warm:
@@ -225,7 +229,9 @@ class DeviceModel:
             self._learn(phi, raw_err, present)
             self.ctx_lo = np.minimum(self.ctx_lo, ctx)
             self.ctx_hi = np.maximum(self.ctx_hi, ctx)
-        if warm and self.n < self.learn_max:
+        # per-cycle kinds have few cycles, all of them inside the learning period: there
+        # a fault's own cycles would widen the spread that hides it
+        if warm and self.n < self.learn_max and (learning or not self.per_cycle):
             # the drift's own spread is learned from every bucket of the learning period,
             # not only the calm ones: a feature the context explains badly must not look
             # like a fault whenever the weather leaves the warm-up's range
@@ -251,12 +257,15 @@ class DeviceModel:
         gain = p_phi / (1.0 + float(phi @ p_phi))
         self.w += np.outer(gain, err)
         self.p -= np.outer(gain, p_phi)
-        if self.n > phi.size:
-            self.seen += present
+        # a regression's residuals say nothing until it has more points than
+        # parameters; a feature with its own level needs only a first point
+        counted = present & (self.free if self.n <= phi.size else True) & (self.n > 0)
+        if counted.any():
+            self.seen += counted
             a = np.maximum(0.02, 1.0 / np.maximum(self.seen, 1.0))
             bound = np.where(self.seen > self.warm // 2, 4.0 * self.scale, np.inf)
             upd = np.minimum(np.abs(err), bound)
-            self.scale = np.where(present, self.scale + a * (upd - self.scale), self.scale)
+            self.scale = np.where(counted, self.scale + a * (upd - self.scale), self.scale)
 
     def _remember(self, drift: Mapping[str, float], values: Mapping[str, float]) -> None:
         day = int(self.bucket_end // _DAY)

@@ -28,6 +28,7 @@ from anomaly.device import BucketResult, DeviceModel
 from anomaly.diagnosis import Match, match_signatures
 from anomaly.fault_report import FaultReport
 from anomaly.fleet import FleetModelLoader, FleetModels
+from anomaly.peers import PeerReference
 from anomaly.profiles import PROFILES, KindProfile, generic_profile
 from anomaly.prognosis import estimate_failure
 from anomaly.signatures import Signature, signatures_for
@@ -73,6 +74,7 @@ class _Device:
         "offline_at",
         "online_since",
         "open",
+        "peer_counts",
         "profile",
         "queued",
         "signatures",
@@ -97,6 +99,7 @@ class _Device:
         self.last_ts = -math.inf
         self.max_gap = 0.0
         self.counters: dict[str, float] = {}
+        self.peer_counts: dict[str, float] = {}
         self.open: dict[str, float] = {}
         self.stuck_open = False
         self.stuck_since = -math.inf
@@ -157,6 +160,7 @@ class FaultEngine:
         self._pending_n = 0
         self._flushed_at = -math.inf
         self._devices: dict[str, _Device] = {}
+        self.peers = PeerReference(max_devices=max_devices)
         self._deadlines: list[tuple[float, str]] = []
         grace = self.config.offline_grace
         self._offline_after: dict[str, float] = {
@@ -213,6 +217,10 @@ class FaultEngine:
         reports: list[FaultReport] = []
         if result.drift:
             report = self._diagnose(dev, model, result, telemetry.ts)
+            if report is not None:
+                reports.append(report)
+        if dev.profile.peers:
+            report = self._against_peers(dev, model, result, telemetry)
             if report is not None:
                 reports.append(report)
         # the fleet models also see devices still learning their own normal: a fault that
@@ -320,6 +328,56 @@ class FaultEngine:
         return model
 
     # ------------------------------------------------------------------ diagnosis
+    def _against_peers(
+        self, dev: _Device, model: DeviceModel, result: BucketResult, telemetry: Telemetry
+    ) -> FaultReport | None:
+        """Diagnose from the device's deviation from its peers (same model and mode)."""
+        profile = dev.profile
+        key = profile.peer_mode
+        group = (dev.kind, telemetry.model, telemetry.state.get(key) if key else None)
+        values = {n: result.values[n] for n in profile.peers if n in result.values}
+        if not values:
+            return None
+        deviation = self.peers.update(group, dev.device_id, values)
+        if not deviation:
+            return None
+        cfg = self.config
+        candidates = [s for s in dev.signatures if all(n in profile.peers for n in s.required)]
+        matches = match_signatures(
+            candidates, deviation, cfg.peer_threshold, frozenset(dev.stuck.stuck)
+        )
+        best = matches[0] if matches else None
+        for code in list(dev.peer_counts):
+            if best is None or code != best.signature.code:
+                dev.peer_counts[code] = max(0.0, dev.peer_counts[code] - 0.5)
+        if best is None:
+            return None
+        code = best.signature.code
+        count = dev.peer_counts[code] = dev.peer_counts.get(code, 0.0) + 1.0
+        if code in dev.open:
+            dev.open[code] = result.ts
+            return None
+        if best.signature.sudden:
+            needed = cfg.confirm_sudden
+        else:
+            needed = cfg.confirm_cycles if model.per_cycle else cfg.confirm
+        if count < needed or dev.open:
+            return None
+        dev.open[code] = result.ts
+        extra: dict[str, Any] = {
+            "detector": "peer_reference",
+            "peer_threshold": cfg.peer_threshold,
+            "peer_deviation": {
+                n: round(deviation[n], 2) for n in best.signature.features if n in deviation
+            },
+            "peer_level": {
+                n: round(level, 3)
+                for n in best.signature.features
+                if n in deviation and (level := self.peers.peer_level(group, n)) is not None
+            },
+        }
+        return self._fault_report(dev, model, best, result, telemetry.ts, extra)
+
     def _diagnose(
         self, dev: _Device, model: DeviceModel, result: BucketResult, when: datetime
     ) -> FaultReport | None:

@@ -4,9 +4,13 @@ Given a ``sim export`` directory (``telemetry.jsonl`` + ``labels.json``) and the
 the gateway pipeline raised over it, per fault code and overall:
 
 - ``episodes``: devices with that fault (its onset before the window's end);
-- ``recall``: share of episodes whose *first* ticket after the onset has the right code
-  and comes before the functional failure (or before the end when it did not fail); for
-  sudden faults (nothing to see before them) within a day of the onset;
+- ``unseen``: episodes whose functional failure came before the device's first report
+  (a fleet already in the field: the appliance was broken before it was ever heard of).
+  No detector can see those coming, so ``recall`` leaves them out; ``recall_all`` keeps
+  them;
+- ``recall``: share of the other episodes whose *first* ticket after the onset has the
+  right code and comes before the functional failure (or before the end when it did not
+  fail); for sudden faults (nothing to see before them) within a day of the onset;
 - ``detected``: share with any ticket after the onset (right code or not);
 - ``lead_days``: median days from that ticket to the functional failure (failed ones);
 - ``delay_days``: median days from the onset to the ticket;
@@ -46,6 +50,7 @@ class EvalRow:
 
     name: str
     episodes: int = 0
+    unseen: int = 0
     failures: int = 0
     detected: int = 0
     right_in_time: int = 0
@@ -67,7 +72,9 @@ class EvalRow:
         return {
             "fault": self.name,
             "episodes": self.episodes,
-            "recall": rate(self.right_in_time, self.episodes),
+            "unseen": self.unseen,
+            "recall": rate(self.right_in_time, self.episodes - self.unseen),
+            "recall_all": rate(self.right_in_time, self.episodes),
             "detected": rate(self.detected, self.episodes),
             "lead_days": median(self.leads),
             "delay_days": median(self.delays),
@@ -79,6 +86,7 @@ class EvalRow:
     def absorb(self, other: EvalRow) -> None:
         """Add another row's counts (for group totals)."""
         self.episodes += other.episodes
+        self.unseen += other.unseen
         self.failures += other.failures
         self.detected += other.detected
         self.right_in_time += other.right_in_time
@@ -124,12 +132,15 @@ def _score_device(
     tickets: list[dict[str, Any]],
     catalog: Catalog,
     end: float,
+    first_seen: float | None,
 ) -> int:
     """Score one faulty device; return its false tickets (those before the onset)."""
     code = label["fault_code"]
     onset = _ts(label["onset"]) or 0.0
     failure = _ts(label.get("failure_at"))
     row.episodes += 1
+    unseen = failure is not None and first_seen is not None and failure <= first_seen
+    row.unseen += unseen
     row.failures += failure is not None
     before = [t for t in tickets if t["_ts"] < onset]
     after = [t for t in tickets if t["_ts"] >= onset]
@@ -146,7 +157,7 @@ def _score_device(
         # nothing precedes a sudden fault: in time means within a day of it
         late_limit = failure if failure is not None else end
         deadline = onset + _DAY if label.get("sudden") else late_limit
-        if right and first["_ts"] <= deadline:
+        if right and first["_ts"] <= deadline and not unseen:
             row.right_in_time += 1
             if failure is not None:
                 row.leads.append((failure - first["_ts"]) / _DAY)
@@ -160,6 +171,7 @@ def evaluate(
     tickets: Iterable[Mapping[str, Any]],
     catalog: Catalog,
     window: tuple[float, float],
+    first_seen: Mapping[str, float] | None = None,
 ) -> EvalSummary:
     """Score tickets against the labels of a simulated export.
 
@@ -168,6 +180,9 @@ def evaluate(
         tickets: Contract 3 ticket lines.
         catalog: for parts and fault courses.
         window: (first, last) telemetry time of the export, epoch seconds.
+        first_seen: device id -> time of its first report; episodes that failed before
+            it are ``unseen`` (left out of ``recall``). None: every device is seen from
+            the window's start.
     """
     by_device: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for ticket in tickets:
@@ -192,7 +207,8 @@ def evaluate(
             healthy_days += (end - start) / _DAY
             continue
         row = rows.setdefault(code, EvalRow(code))
-        early = _score_device(row, label, device_tickets, catalog, end)
+        seen = first_seen.get(device, end) if first_seen is not None else start
+        early = _score_device(row, label, device_tickets, catalog, end, seen)
         false_tickets += early
         for ticket in device_tickets[:early]:
             false_by_code[str(ticket["fault_code"])] += 1

@@ -94,6 +94,11 @@ class KindProfile:
             them; their normal is their own learned level. A regression would only
             give them something to extrapolate when the context leaves its learned
             range (an owner lowering the setpoint for the first time).
+        peers: features physics makes comparable across homes for one model and mode;
+            a device's level of each is compared with its peers' (:mod:`anomaly.peers`).
+        peer_mode: a state key whose values make separate peer groups (the suction
+            setting moves a vacuum's fan speed; the wash program does not move a drain
+            time, and splitting by it would leave too few peers).
         mode_key: a state key whose value shifts the baseline (one-hot in the regression).
         split_key: a state key whose values need separate baselines (heating and
             cooling are different machines as far as the physics goes).
@@ -110,6 +115,8 @@ class KindProfile:
     always: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
     context_free: tuple[str, ...] = ()
+    peers: tuple[str, ...] = ()
+    peer_mode: str | None = None
     mode_key: str | None = None
     split_key: str | None = None
     active: Gate | None = None
@@ -186,6 +193,8 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
         ),
         context=("outdoor_temp_c", "setpoint_c"),
         context_free=("airflow_ratio",),
+        peers=("airflow_ratio",),
+        peer_mode="mode",
         split_key="mode",
         active=_ac_running,
         sign=_ac_sign,
@@ -221,6 +230,8 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
             "heat_time_s",
         ),
         context=("spin_rpm", "water_temp_c"),
+        # a drain or fill time, a drum's vibration: set by the machine, not the home
+        peers=("drum_vibration_rms_g", "fill_time_s", "drain_time_s"),
         mode_key="program",
     ),
     "water_purifier": KindProfile(
@@ -258,6 +269,8 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
             "battery_voltage_v",
         ),
         context=("charge_cycles",),
+        peers=("battery_full_capacity_mah", "main_brush_current_a", "suction_fan_rpm"),
+        peer_mode="suction",
         mode_key="suction",
         active=_running,
     ),

@@ -68,12 +68,20 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         key="airflow_ratio",
         threshold_scale=0.8,
     ),
-    # lost charge: a colder coil at a lower suction pressure, less capacity and current
+    # lost charge: a colder coil for the air that passes it (the fan-normalised approach
+    # ratio falls, which nothing else makes it do), less capacity and current. The
+    # suction pressure only supports: the lost capacity warms the coil back up, so on
+    # its own it barely moves until late
     Signature(
         code="AC_REFRIGERANT_LEAK",
         kind=_AC,
-        required={"suction_pressure_kpa": -1, "airflow_ratio": -1},
-        support={"temp_error_c": +1, "compressor_current_a": -1, "supply_delta_c": -1},
+        required={"airflow_ratio": -1},
+        support={
+            "suction_pressure_kpa": -1,
+            "temp_error_c": +1,
+            "compressor_current_a": -1,
+            "supply_delta_c": -1,
+        },
         key="airflow_ratio",
     ),
     Signature(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -23,17 +24,23 @@ from anomaly.signatures import signatures_for
 __all__ = ["evaluate_directory", "format_summary", "run_engine", "train"]
 
 
-def run_engine(path: Path, engine: FaultEngine) -> tuple[list[FaultReport], tuple[float, float]]:
+def run_engine(
+    path: Path, engine: FaultEngine, first_seen: dict[str, float] | None = None
+) -> tuple[list[FaultReport], tuple[float, float]]:
     """Feed a recording to ``engine`` with the telemetry time as the clock.
 
-    Returns the reports and the (first, last) telemetry time.
+    Returns the reports and the (first, last) telemetry time; fills ``first_seen``
+    (device id -> first report time) when given.
     """
     reports: list[FaultReport] = []
     first = last = None
+    seen = first_seen if first_seen is not None else {}
     with path.open("rb") as src:
         for telemetry in read_recording(src):
             reports.extend(engine.observe(telemetry))
             ts = telemetry.ts.timestamp()
+            if ts < seen.get(telemetry.device_id, math.inf):
+                seen[telemetry.device_id] = ts
             first = ts if first is None else first
             if last is None or telemetry.ts.timestamp() > last:
                 last = ts
@@ -49,15 +56,17 @@ def _iter_tickets(path: Path) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
-def _window(path: Path) -> tuple[float, float]:
+def _window(path: Path, first_seen: dict[str, float]) -> tuple[float, float]:
     first = last = None
     with path.open("rb") as src:
         for line in src:
             if not line.strip():
                 continue
-            ts = datetime.fromisoformat(
-                str(orjson.loads(line)["ts"]).replace("Z", "+00:00")
-            ).timestamp()
+            body = orjson.loads(line)
+            ts = datetime.fromisoformat(str(body["ts"]).replace("Z", "+00:00")).timestamp()
+            device = str(body.get("device_id"))
+            if ts < first_seen.get(device, math.inf):
+                first_seen[device] = ts
             first = ts if first is None else min(first, ts)
             last = ts if last is None else max(last, ts)
     return first or 0.0, last or 0.0
@@ -69,17 +78,20 @@ def evaluate_directory(
     """Evaluate on a ``sim export`` directory (running the engine unless tickets given)."""
     labels = json.loads((data / "labels.json").read_text())
     telemetry = data / "telemetry.jsonl"
+    first_seen: dict[str, float] = {}
     if tickets is not None:
-        return evaluate(labels, _iter_tickets(tickets), default_catalog(), _window(telemetry))
+        window = _window(telemetry, first_seen)
+        return evaluate(labels, _iter_tickets(tickets), default_catalog(), window, first_seen)
     fleet = FleetModels.load(models) if models is not None else None
-    reports, window = run_engine(telemetry, FaultEngine(fleet_models=fleet))
-    return evaluate(labels, (r.to_json() for r in reports), default_catalog(), window)
+    reports, window = run_engine(telemetry, FaultEngine(fleet_models=fleet), first_seen)
+    rows = (r.to_json() for r in reports)
+    return evaluate(labels, rows, default_catalog(), window, first_seen)
 
 
 def format_summary(summary: EvalSummary) -> str:
     """A readable table."""
-    cols = ["episodes", "recall", "detected", "lead_days", "delay_days", "right_fault",
-            "right_part", "duplicates"]  # fmt: skip
+    cols = ["episodes", "unseen", "recall", "recall_all", "detected", "lead_days",
+            "delay_days", "right_fault", "right_part", "duplicates"]  # fmt: skip
     lines = [f"{'fault':<26}" + "".join(f"{c:>12}" for c in cols)]
     for row in [*summary.rows, summary.gradual, summary.overall]:
         d = row.as_dict()

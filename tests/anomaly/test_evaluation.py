@@ -69,3 +69,24 @@ def test_wrong_or_late_ticket_is_not_recall() -> None:
     assert by_code["AC_FILTER_CLOGGED"]["right_fault"] == 0.0
     assert by_code["AC_REFRIGERANT_LEAK"]["recall"] == 0.0
     assert by_code["AC_REFRIGERANT_LEAK"]["right_fault"] == 1.0
+
+
+def test_episode_that_failed_before_its_device_was_first_heard_is_unseen() -> None:
+    labels = {
+        "a": _label("AC_FILTER_CLOGGED", "2026-04-01T00:00:00Z", "2026-06-10T00:00:00Z"),
+        "b": _label("AC_FILTER_CLOGGED", "2026-06-05T00:00:00Z", "2026-06-25T00:00:00Z"),
+    }
+    tickets = [
+        _ticket("a", "AC_FILTER_CLOGGED", "2026-06-16T00:00:00Z"),
+        _ticket("b", "AC_FILTER_CLOGGED", "2026-06-15T00:00:00Z"),
+    ]
+    first_seen = {
+        "a": datetime(2026, 6, 15, tzinfo=UTC).timestamp(),
+        "b": T0,
+    }
+    summary = evaluate(labels, tickets, default_catalog(), (T0, END), first_seen)
+    row = summary.rows[0].as_dict()
+    assert row["unseen"] == 1
+    assert row["recall"] == 1.0
+    assert row["recall_all"] == 0.5
+    assert row["detected"] == 1.0

@@ -1,0 +1,91 @@
+"""The peer reference: a device against the others of its model and mode."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from anomaly.engine import FaultEngine
+from anomaly.peers import PeerReference
+from device_adapters import NativeAdapter
+from firmware_sim.fleet import Fleet, FleetSpec
+from firmware_sim.spec import DeviceSpec, fault_plan
+from gateway.pipeline import Pipeline
+from tests.anomaly.conftest import run_fleet
+
+GROUP = ("washing_machine", "XQG100-B14", None)
+
+
+def _feed(peers: PeerReference, device: str, values: list[float]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for value in values:
+        out = peers.update(GROUP, device, {"drain_time_s": value})
+    return out
+
+
+def test_device_far_from_its_peers_deviates_and_the_others_do_not() -> None:
+    rng = np.random.default_rng(3)
+    peers = PeerReference(min_peers=8)
+    for i in range(12):
+        _feed(peers, f"wm-{i}", list(70.0 + rng.normal(0.0, 3.0, 4)))
+    clogged = _feed(peers, "wm-clogged", [140.0, 150.0, 145.0])
+    healthy = _feed(peers, "wm-0", [71.0])
+    assert clogged["drain_time_s"] > 10.0
+    assert abs(healthy["drain_time_s"]) < 2.0
+
+
+def test_too_few_peers_say_nothing() -> None:
+    peers = PeerReference(min_peers=8)
+    for i in range(5):
+        _feed(peers, f"wm-{i}", [70.0, 71.0, 69.0])
+    assert _feed(peers, "wm-odd", [200.0, 210.0, 205.0]) == {}
+
+
+def test_identical_peers_do_not_turn_a_tiny_difference_into_a_fault() -> None:
+    peers = PeerReference(min_peers=4)
+    for i in range(8):
+        _feed(peers, f"wm-{i}", [70.0, 70.0, 70.0])
+    deviation = _feed(peers, "wm-x", [71.0, 71.0, 71.0])
+    assert abs(deviation["drain_time_s"]) < 1.0  # the spread has a floor (3% of the level)
+
+
+def test_memory_is_bounded_per_group() -> None:
+    peers = PeerReference(max_devices=10)
+    for i in range(50):
+        _feed(peers, f"wm-{i}", [70.0])
+    group = peers._groups[GROUP]
+    assert len(group.recent) == 10
+    assert len(group.levels) <= 10
+
+
+def test_machine_already_worn_when_first_heard_is_found_against_its_peers() -> None:
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    devices = tuple(
+        DeviceSpec(
+            device_id=f"wm-{i:06d}",
+            kind="washing_machine",
+            home_id=f"h-{i:06d}",
+            model="XQG100-B14",
+            fw="1.0.0",
+            index=i,
+            # worn for two months before the window opens: no baseline of its own can
+            # hold the healthy drum
+            fault=fault_plan("WM_DRUM_BEARING_WEAR", start - timedelta(days=60), 110)
+            if i == 1
+            else None,
+        )
+        for i in range(1, 21)
+    )
+    # households wash from twice a month to daily: 45 days gives most machines the
+    # three cycles a level needs (seed 5: the worn one washes 22 times)
+    fleet = Fleet(FleetSpec(devices=devices, start=start, days=45, seed=5))
+    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
+    worn = [r for r in reports if r.device_id == "wm-000001"]
+    assert [r.fault_code for r in worn] == ["WM_DRUM_BEARING_WEAR"]
+    assert worn[0].evidence["detector"] == "peer_reference"
+    assert worn[0].evidence["peer_deviation"]["drum_vibration_rms_g"] >= 5.0
+    failure_at = fleet.labels()["wm-000001"]["failure_at"]
+    assert failure_at is not None
+    assert worn[0].detected_at < datetime.fromisoformat(failure_at)
+    assert [r for r in reports if r.device_id != "wm-000001"] == []
