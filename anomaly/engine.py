@@ -306,12 +306,12 @@ class FaultEngine:
         sig = next((s for s in dev.signatures if s.code == code), None)
         if sig is None or p < self.config.classifier_probability:
             return None
-        if code in dev.open:
-            dev.open[code] = item.result.ts  # the episode goes on: absorb, do not re-raise
+        if dev.open:
+            _still_ill(dev, item.result.ts)
             return None
         count = dev.clf_counts[code] = dev.clf_counts.get(code, 0.0) + 1.0
         needed = self.config.confirm_cycles if item.model.per_cycle else self.config.confirm
-        if count < needed or dev.open:
+        if count < needed:
             return None
         dev.open[code] = item.result.ts
         extra = {"detector": "fleet_classifier", "probability": round(p, 3)}
@@ -354,14 +354,14 @@ class FaultEngine:
             return None
         code = best.signature.code
         count = dev.peer_counts[code] = dev.peer_counts.get(code, 0.0) + 1.0
-        if code in dev.open:
-            dev.open[code] = result.ts
+        if dev.open:
+            _still_ill(dev, result.ts)
             return None
         if best.signature.sudden:
             needed = cfg.confirm_sudden
         else:
             needed = cfg.confirm_cycles if model.per_cycle else cfg.confirm
-        if count < needed or dev.open:
+        if count < needed:
             return None
         dev.open[code] = result.ts
         extra: dict[str, Any] = {
@@ -397,14 +397,14 @@ class FaultEngine:
         code = best.signature.code
         count = dev.counters.get(code, 0.0) + 1.0
         dev.counters[code] = count
-        if code in dev.open:
-            dev.open[code] = ts
+        if dev.open:
+            _still_ill(dev, ts)
             return None
         if best.signature.sudden:
             needed = cfg.confirm_sudden
         else:
             needed = cfg.confirm_cycles if model.per_cycle else cfg.confirm
-        if count < needed or dev.open:
+        if count < needed:
             return None
         dev.open[code] = ts
         return self._fault_report(dev, model, best, result, when)
@@ -577,6 +577,17 @@ class FaultEngine:
             },
             home_id=dev.home_id,
         )
+
+
+def _still_ill(dev: _Device, ts: float) -> None:
+    """A catalog signature still matches: every open episode goes on.
+
+    A fault changes its face as it progresses (a leaking gasket ends with a warm freezer
+    and an iced coil, as a dead defrost does): while the device keeps matching any
+    signature it is one visit with one diagnosis, not a new ticket per face.
+    """
+    for code in dev.open:
+        dev.open[code] = ts
 
 
 def _severity(days_left: float) -> Severity:

@@ -120,12 +120,14 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         support={"compressor_duty_pct": +1},
         key="freezer_temp_c",
     ),
-    # no heat rejection: the compressor runs flat out and draws more while it runs
+    # no heat rejection: the compressor runs flat out and both compartments warm within
+    # hours (a gasket warms the fridge compartment over weeks, the freezer last); the
+    # current while running rises only a little, so it supports rather than decides
     Signature(
         code="FR_CONDENSER_FAN_FAILURE",
         kind=_FR,
-        required={"running_current_a": +1, "compressor_duty_pct": +1},
-        support={"fridge_temp_c": +1, "freezer_temp_c": +1},
+        required={"compressor_duty_pct": +1, "fridge_temp_c": +1, "freezer_temp_c": +1},
+        support={"running_current_a": +1, "compressor_current_a": +1},
         key="fridge_temp_c",
         sudden=True,
     ),
