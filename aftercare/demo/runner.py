@@ -43,12 +43,12 @@ logger = logging.getLogger(__name__)
 
 # (device, kind, model, fault code or None, onset day, course days)
 _DEMO_DEVICES: Final[tuple[tuple[str, str, str, str | None, float, float], ...]] = (
-    ("ac-demo-01", "air_conditioner", "KFR-35GW", "AC_FILTER_CLOGGED", 5.0, 12.0),
+    ("ac-demo-01", "air_conditioner", "KFR-35GW", "AC_FILTER_CLOGGED", 10.0, 12.0),
     ("ac-demo-02", "air_conditioner", "KFR-35GW", None, 0.0, 0.0),
     ("ac-demo-03", "air_conditioner", "KFR-26GW", None, 0.0, 0.0),
-    ("fr-demo-01", "refrigerator", "BCD-470WP", "FR_DOOR_GASKET_LEAK", 4.0, 14.0),
+    ("fr-demo-01", "refrigerator", "BCD-470WP", "FR_DOOR_GASKET_LEAK", 9.0, 14.0),
     ("fr-demo-02", "refrigerator", "BCD-470WP", None, 0.0, 0.0),
-    ("wp-demo-01", "water_purifier", "RO-800G", "WP_PREFILTER_CLOG", 4.0, 14.0),
+    ("wp-demo-01", "water_purifier", "RO-800G", "WP_PREFILTER_CLOG", 9.0, 14.0),
     ("wh-demo-01", "water_heater", "EC6002-Y5", None, 0.0, 0.0),
     ("wm-demo-01", "washing_machine", "XQG100-B14", None, 0.0, 0.0),
 )
