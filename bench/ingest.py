@@ -10,17 +10,21 @@ backlog at only ~4,000 msg/s (measured here), which would measure the broker. In
 in the gateway is identical for both QoS (QoS 1 adds one PUBACK per message).
 
 The gateway's figure covers its full ingest: decode, validate, de-duplicate, detect
-(``anomaly.FaultEngine``), queue faults in the outbox and offer readings to the store's
-buffer (``--store URL`` writes them to an InfluxDB-API server as well).
+(``anomaly.FaultEngine``), queue faults in the outbox and write readings to the telemetry
+store. By default (``--store victoria``) the bench starts a private VictoriaMetrics (the
+Debian package ``victoria-metrics``, an InfluxDB-API server) on the same machine, so its
+CPU is part of the cost; ``--store URL`` writes to a server of yours and ``--store -``
+leaves the store off (no store buffer at all).
 
 Prints both rates and the ratio (target >= 0.5), two gateway processes on a shared
 subscription against one (target >= 1.6x), and the gateway's peak RSS (target < 150 MB).
-Run: ``python bench/ingest.py --messages 100000``.
+Run: ``python bench/ingest.py --messages 100000`` (``--protocol 3.1.1`` for MQTT 3.1.1).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -113,9 +117,7 @@ asyncio.run(main())
 
 
 def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
+    port = free_port()
     conf = workdir / "mosquitto.conf"
     conf.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n"
@@ -134,6 +136,44 @@ def start_broker(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
         except OSError:
             time.sleep(0.02)
     return proc, port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
+
+
+def start_victoria(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A private VictoriaMetrics; returns the process and its base URL."""
+    port = free_port()
+    binary = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+    proc = subprocess.Popen(
+        [binary, f"-storageDataPath={workdir / 'vm'}", f"-httpListenAddr=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(500):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stored_points(url: str) -> int:
+    """Points of one metric the store holds (one per message written)."""
+    import httpx
+
+    httpx.get(f"{url}/internal/force_flush", timeout=30)
+    reply = httpx.get(
+        f"{url}/api/v1/export",
+        params={"match[]": '{__name__="telemetry_indoor_temp_c"}'},
+        timeout=120,
+    )
+    return sum(len(json.loads(line)["values"]) for line in reply.text.splitlines() if line)
 
 
 def messages(n: int, devices: int) -> list[tuple[str, bytes]]:
@@ -209,7 +249,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=100_000)
     parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--store", default="-", help="InfluxDB-API URL to write to (optional)")
+    parser.add_argument(
+        "--store",
+        default="victoria",
+        help="'victoria' (start a private VictoriaMetrics), an InfluxDB-API URL, or '-' (off)",
+    )
     parser.add_argument("--protocol", default="5", choices=["5", "3.1.1"])
     args = parser.parse_args()
     os.environ["AFTERCARE_MQTT__PROTOCOL"] = args.protocol
@@ -218,6 +262,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         broker, port = start_broker(work)
+        victoria = None
+        if args.store == "victoria":
+            victoria, args.store = start_victoria(work)
         try:
             paho_rate, _ = run_frozen(
                 [[sys.executable, "-c", PAHO_CHILD, str(port), str(n), args.protocol]], port, batch
@@ -229,9 +276,13 @@ def main() -> None:
                 for i in (1, 2)
             ]
             two_rate, _ = run_frozen(two, port, batch)
+            stored = stored_points(args.store) if victoria is not None else None
         finally:
             broker.terminate()
             broker.wait(10)
+            if victoria is not None:
+                victoria.terminate()
+                victoria.wait(30)
     print(
         f"messages: {n} from {args.devices} devices (QoS 0 publish, QoS 1 subscription,"
         f" MQTT {args.protocol})"
@@ -242,6 +293,16 @@ def main() -> None:
     scaling = two_rate / one_rate
     print(f"gateway, 2 processes:  {two_rate:,.0f} msg/s  {scaling:.2f}x one (target >= 1.6)")
     print(f"gateway peak RSS, {args.devices} devices: {rss:.0f} MB (target < 150)")
+    if args.store == "-":
+        print("telemetry store: off")
+    elif stored is None:
+        print(f"telemetry store: {args.store}")
+    else:
+        # both gateway phases write every message's point: 2 n written in all
+        print(
+            f"telemetry store: private VictoriaMetrics, {stored:,} indoor_temp_c points"
+            f" read back of {2 * n:,} written"
+        )
 
 
 if __name__ == "__main__":
