@@ -12,6 +12,14 @@ SLA clocks, timeline and the customer notice queued, all in the request.
 Prints intakes/s and p99 latency for both routes and the ratio intake/insert (target
 >= 0.3 on both backends). The generator runs on the same 2 cores, so absolute numbers
 are low; the ratio is the figure. Run: ``python bench/api.py --requests 2000``.
+
+The two routes are measured in alternating rounds (``--rounds``, default 5: bare chunk,
+intake chunk, bare chunk, ...), and each rate is its requests over the summed time of its
+own chunks. On a shared machine the load of other processes changes within a minute;
+measuring all bare inserts first and all intakes afterwards let that drift decide the
+ratio (one run here: bare 104/s then 193/s with the same code). The server process's CPU
+time per request (from ``/proc``, excluding the database server) is printed too: it does
+not depend on what else runs on the machine.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,16 +121,65 @@ def _prepare(db_url: str, devices: int) -> str:
     return str(out["gateway"]["token"])
 
 
-async def _load(
+@dataclass
+class Phase:
+    """What one route's chunks added up to."""
+
+    requests: int = 0
+    elapsed_s: float = 0.0
+    cpu_s: float = 0.0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        """Requests per second over the route's own chunks."""
+        return self.requests / self.elapsed_s
+
+    @property
+    def p99_s(self) -> float:
+        """99th percentile latency."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _chunk(
+    phase: Phase,
+    pid: int,
     base: str,
-    n: int,
+    indices: range,
     concurrency: int,
     request: Callable[[int], tuple[str, dict[str, Any], dict[str, str]]],
-) -> tuple[float, float, int]:
-    """Send n requests, ``concurrency`` in flight; returns (req/s, p99 s, errors)."""
+) -> None:
+    cpu = _cpu_s(pid)
+    started = time.perf_counter()
+    latencies, errors = asyncio.run(_load(base, indices, concurrency, request))
+    phase.elapsed_s += time.perf_counter() - started
+    phase.cpu_s += _cpu_s(pid) - cpu
+    phase.requests += len(indices)
+    phase.errors += errors
+    phase.latencies.extend(latencies)
+
+
+async def _load(
+    base: str,
+    indices: range,
+    concurrency: int,
+    request: Callable[[int], tuple[str, dict[str, Any], dict[str, str]]],
+) -> tuple[list[float], int]:
+    """Send a request per index, ``concurrency`` in flight; returns (latencies s, errors)."""
     latencies: list[float] = []
     errors = 0
-    counter = iter(range(n))
+    counter = iter(indices)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
 
@@ -137,11 +195,8 @@ async def _load(
                     if errors <= 3:
                         print(f"  error {r.status_code}: {r.text[:200]}", file=sys.stderr)
 
-        started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    latencies.sort()
-    return n / elapsed, latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], errors
+    return latencies, errors
 
 
 def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
@@ -157,7 +212,7 @@ def _wait(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("bench server did not start")
 
 
-def _run_backend(name: str, db_url: str, n: int, concurrency: int) -> dict[str, Any]:
+def _run_backend(name: str, db_url: str, n: int, concurrency: int, rounds: int) -> dict[str, Any]:
     from tests.support.ports import free_port
 
     token = _prepare(db_url, n + 50)
@@ -195,29 +250,44 @@ def _run_backend(name: str, db_url: str, n: int, concurrency: int) -> dict[str, 
             return "/v1/tickets", body, {**auth, "Idempotency-Key": f"bench-{i}"}
 
         warm = min(50, n)
-        asyncio.run(_load(base, warm, concurrency, lambda i: bare(i)))
-        asyncio.run(_load(base, warm, concurrency, lambda i: intake(n + i)))
-        insert_rate, insert_p99, insert_err = asyncio.run(_load(base, n, concurrency, bare))
-        intake_rate, intake_p99, intake_err = asyncio.run(_load(base, n, concurrency, intake))
+        asyncio.run(_load(base, range(warm), concurrency, bare))
+        asyncio.run(_load(base, range(n, n + warm), concurrency, intake))
+        bare_phase, intake_phase = Phase(), Phase()
+        step = -(-n // rounds)
+        for start in range(0, n, step):
+            chunk = range(start, min(n, start + step))
+            _chunk(bare_phase, proc.pid, base, chunk, concurrency, bare)
+            _chunk(intake_phase, proc.pid, base, chunk, concurrency, intake)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    return _report(name, n, concurrency, rounds, bare_phase, intake_phase)
+
+
+def _report(
+    name: str, n: int, concurrency: int, rounds: int, bare: Phase, intake: Phase
+) -> dict[str, Any]:
     result = {
         "backend": name,
         "requests": n,
         "concurrency": concurrency,
-        "insert_per_s": round(insert_rate, 1),
-        "insert_p99_ms": round(insert_p99 * 1000, 1),
-        "intake_per_s": round(intake_rate, 1),
-        "intake_p99_ms": round(intake_p99 * 1000, 1),
-        "ratio": round(intake_rate / insert_rate, 3),
-        "errors": insert_err + intake_err,
+        "rounds": rounds,
+        "insert_per_s": round(bare.rate, 1),
+        "insert_p99_ms": round(bare.p99_s * 1000, 1),
+        "intake_per_s": round(intake.rate, 1),
+        "intake_p99_ms": round(intake.p99_s * 1000, 1),
+        "ratio": round(intake.rate / bare.rate, 3),
+        "insert_cpu_ms": round(bare.cpu_s / bare.requests * 1000, 2),
+        "intake_cpu_ms": round(intake.cpu_s / intake.requests * 1000, 2),
+        "errors": bare.errors + intake.errors,
     }
     print(
         f"{name:10s} bare insert {result['insert_per_s']:8.1f}/s "
         f"p99 {result['insert_p99_ms']:7.1f} ms | "
         f"full intake {result['intake_per_s']:8.1f}/s p99 {result['intake_p99_ms']:7.1f} ms | "
-        f"ratio {result['ratio']:.3f} (target >= 0.3) errors {result['errors']}"
+        f"ratio {result['ratio']:.3f} (target >= 0.3) errors {result['errors']}\n"
+        f"{'':10s} server CPU per request: bare {result['insert_cpu_ms']:.2f} ms, "
+        f"intake {result['intake_cpu_ms']:.2f} ms"
     )
     return result
 
@@ -228,6 +298,9 @@ def main() -> None:
     )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternating bare/intake chunks per backend"
+    )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -248,7 +321,7 @@ def main() -> None:
                 url = cluster.create_database("bench")
             else:
                 parser.error(f"unknown backend {backend}")
-            results.append(_run_backend(backend, url, args.requests, args.concurrency))
+            results.append(_run_backend(backend, url, args.requests, args.concurrency, args.rounds))
     if args.json:
         for r in results:
             print(json.dumps(r))

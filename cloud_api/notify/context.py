@@ -19,6 +19,7 @@ from aftercare.catalog import Catalog
 from cloud_api.models.parts import Reservation
 from cloud_api.models.registry import Customer, Device, StaffUser, Station
 from cloud_api.models.tickets import FollowUp, Ticket
+from cloud_api.services import parts
 
 __all__ = [
     "DEFAULT_TIMEZONE",
@@ -135,6 +136,8 @@ def _people(session: Session, ticket: Ticket) -> tuple[str | None, str | None]:
 
 
 def _latest_score(session: Session, ticket: Ticket) -> int | None:
+    if ticket.followed_up_at is None:
+        return None  # no rated follow-up yet (an unreachable call carries no score)
     row = session.scalars(
         select(FollowUp).where(FollowUp.ticket_id == ticket.id).order_by(FollowUp.id.desc())
     ).first()
@@ -193,9 +196,11 @@ def _parts_facts(
     session: Session, ticket: Ticket, catalog: Catalog, zh: bool, tz: ZoneInfo
 ) -> NoticeFacts:
     """The reserved parts, those still on their way, and when they arrive."""
-    reservations = list(
-        session.scalars(select(Reservation).where(Reservation.ticket_id == ticket.id))
-    )
+    reservations = parts.fresh_lines(session=session, ticket=ticket)
+    if reservations is None:
+        reservations = list(
+            session.scalars(select(Reservation).where(Reservation.ticket_id == ticket.id))
+        )
     on_the_way = [r for r in reservations if r.state in _ON_THE_WAY]
     waiting = [(r.sku, r.qty) for r in on_the_way]
     # Only lines still travelling set the promise; an arrived transfer's ETA is history.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from cloud_api.models.registry import Station, Stock, Warehouse
 from cloud_api.models.tickets import Ticket, TicketState
+from cloud_api.services import session_cache
 
 __all__ = ["Candidate", "open_loads", "rank_stations"]
 
@@ -106,6 +107,7 @@ def rank_stations(
         exclude_full: leave out stations at capacity.
     """
     stations = list(session.scalars(select(Station).where(Station.active.is_(True))))
+    session_cache.pin(session, stations)  # the notice names the chosen one moments later
     covering = [s for s in stations if region in (s.regions or []) and kind in (s.skills or [])]
     ids = [s.id for s in covering]
     loads = open_loads(session=session, station_ids=ids)

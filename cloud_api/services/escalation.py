@@ -37,6 +37,7 @@ def start(*, session: Session, ticket: Ticket, actor: Actor, clock: Clock, reaso
     session.execute(
         delete(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.name.in_(sla.ESCALATION))
     )
+    sla.forget(session=session, ticket=ticket, names=sla.ESCALATION)
     ticket.escalation_level = 1
     ticket.escalation_started_at = now
     ticket.escalation_closed_at = None

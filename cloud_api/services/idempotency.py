@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -51,24 +51,22 @@ def claim(
         IdempotencyKeyReused: same key, different body.
         IdempotencyInProgress: same key, first request still running.
     """
-    existing = session.get(IdempotencyRecord, (principal, key))
-    if existing is None:
-        session.add(
-            IdempotencyRecord(
-                principal=principal, key=key, body_hash=digest, status=_PENDING, created_at=now
-            )
+    # A new key is the common case: insert the claim straight away (one statement); only a
+    # key that exists already is read back.
+    session.add(
+        IdempotencyRecord(
+            principal=principal, key=key, body_hash=digest, status=_PENDING, created_at=now
         )
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            existing = session.get(IdempotencyRecord, (principal, key))
-            if existing is None:  # the twin failed and forgot its key meanwhile
-                raise IdempotencyInProgress(
-                    "a request with this Idempotency-Key is in progress"
-                ) from None
-        else:
-            return None
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+    else:
+        return None
+    existing = session.get(IdempotencyRecord, (principal, key))
+    if existing is None:  # the twin failed and forgot its key meanwhile
+        raise IdempotencyInProgress("a request with this Idempotency-Key is in progress")
     session.commit()
     if existing.body_hash != digest:
         raise IdempotencyKeyReused("Idempotency-Key was already used with a different body")
@@ -86,14 +84,16 @@ def complete(
     ticket_id: str,
     response: dict[str, Any],
 ) -> None:
-    """Store the answer with the key (in the caller's transaction)."""
-    record = session.get(IdempotencyRecord, (principal, key))
-    if record is None:
-        return
-    record.status = _DONE
-    record.status_code = status_code
-    record.ticket_id = ticket_id
-    record.response = response
+    """Store the answer with the key (in the caller's transaction).
+
+    One UPDATE by primary key; a claim that is gone (purged) updates nothing.
+    """
+    session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.principal == principal, IdempotencyRecord.key == key)
+        .values(status=_DONE, status_code=status_code, ticket_id=ticket_id, response=response)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def forget(*, session: Session, principal: str, key: str) -> None:

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from aftercare.catalog import Catalog, Severity
 from aftercare.clock import Clock
 from cloud_api.exceptions import Forbidden, InvalidRequest, RegistryNotFound
-from cloud_api.models.registry import Device, Home, Part
+from cloud_api.models.parts import Reservation
+from cloud_api.models.registry import Customer, Device, Home, Part
 from cloud_api.models.tickets import ActorType, Ticket, TicketSource, TicketState
-from cloud_api.services import dispatch, escalation, parts, sla
+from cloud_api.services import dispatch, escalation, parts, session_cache, sla
 from cloud_api.services.actors import SYSTEM, Actor
 from cloud_api.services.notify import notify
 from cloud_api.services.timeline import record
@@ -86,12 +87,19 @@ def severity_rank(severity: str) -> int:
 
 
 def _load_device(session: Session, actor: Actor, device_id: str) -> tuple[Device, Home]:
-    device = session.get(Device, device_id)
-    if device is None:
+    # One round trip for the device, its home and the customer the notice addresses.
+    row = session.execute(
+        select(Device, Home, Customer)
+        .outerjoin(Home, Home.id == Device.home_id)
+        .outerjoin(Customer, Customer.id == Home.customer_id)
+        .where(Device.id == device_id)
+    ).first()
+    if row is None:
         raise RegistryNotFound("device", device_id)
-    home = session.get(Home, device.home_id)
+    device, home, customer = row
     if home is None:
         raise RegistryNotFound("home", device.home_id)
+    session_cache.pin(session, (customer,))
     if actor.type is ActorType.GATEWAY and home.gateway_id != actor.id:
         raise Forbidden(f"device {device_id} is not in a home of gateway {actor.id}")
     return device, home
@@ -117,26 +125,23 @@ def create_ticket(
     device, home = _load_device(session, actor, req.device_id)
     wanted = _parts_for(catalog, req, actor, device.kind)
     now = clock.now()
-    # Row lock on the open ticket (PostgreSQL; SQLite has one writer anyway): concurrent
-    # repeats queue here and each absorbs into the latest row, instead of colliding on the
-    # timeline's (ticket_id, seq) and failing.
-    current = session.scalar(
-        select(Ticket)
-        .where(Ticket.open_key == open_key(device.id, req.fault_code))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if current is not None:
-        return IntakeResult(_absorb(session, current, req, actor, now), "occurrence")
+    # One look-up for both dedup levels: the open ticket of this device+fault if there is
+    # one (at most one, by the unique open_key), else the latest closed or cancelled one.
+    # Row lock (PostgreSQL; SQLite has one writer anyway): concurrent repeats queue here
+    # and each absorbs into the latest row, instead of colliding on the timeline's
+    # (ticket_id, seq) and failing.
     previous = session.scalar(
         select(Ticket)
         .where(Ticket.device_id == device.id, Ticket.fault_code == req.fault_code)
-        .order_by(Ticket.accepted_at.desc())
+        .order_by(Ticket.open_key.is_(None), Ticket.accepted_at.desc())
         .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
+    if previous is not None and previous.open_key is not None:
+        return IntakeResult(_absorb(session, previous, req, actor, now), "occurrence")
     if _suppressed(previous, req, now):
         assert previous is not None  # noqa: S101 — narrowed by _suppressed
-        session.refresh(previous, with_for_update=True)  # as above, for the cancelled ticket
         return IntakeResult(_absorb(session, previous, req, actor, now), "suppressed")
     repeat_of = (
         previous.id
@@ -145,10 +150,9 @@ def create_ticket(
         and now - previous.closed_at <= REPEAT_WINDOW
         else None
     )
-    ticket = _new_ticket(session, device, home, req, actor, wanted, now, repeat_of)
-    ticket.warranty = _warranty(session, catalog, device, wanted, now)
-    ticket.quote = ticket.warranty.get("quote")
-    ticket.quote_status = "pending" if ticket.quote else "none"
+    # Decided before the ticket row is written, so its INSERT carries them (no UPDATE).
+    warranty = _warranty(session, catalog, device, wanted, now)
+    ticket = _new_ticket(session, device, home, req, actor, wanted, now, repeat_of, warranty)
     record(
         session=session,
         ticket=ticket,
@@ -159,8 +163,11 @@ def create_ticket(
         to_state=TicketState.ACCEPTED.value,
         payload={"source": ticket.source, "repeat_of": repeat_of, "warranty": ticket.warranty},
     )
-    _start_clocks(session, ticket, now, bool(wanted))
-    _dispatch_and_reserve(session, ticket, home, device, wanted, now)
+    # Until the notice reads them back, the clocks, lines and timeline lines are only
+    # added: one flush then inserts each row once, in its final state.
+    with session.no_autoflush:
+        _start_clocks(session, ticket, now, bool(wanted))
+        _dispatch_and_reserve(session, ticket, home, device, wanted, now)
     if repeat_of is not None:
         escalation.start(
             session=session, ticket=ticket, actor=SYSTEM, clock=clock, reason="repeat repair"
@@ -197,8 +204,10 @@ def _new_ticket(
     wanted: list[tuple[str, int]],
     now: datetime,
     repeat_of: str | None,
+    warranty: dict[str, Any],
 ) -> Ticket:
     source = TicketSource.GATEWAY if actor.type is ActorType.GATEWAY else TicketSource.AGENT
+    quote = warranty.get("quote")
     ticket = Ticket(
         id=f"tk-{secrets.token_hex(8)}",
         device_id=device.id,
@@ -221,6 +230,9 @@ def _new_ticket(
         description=req.description,
         parts_requested=[{"sku": sku, "qty": qty} for sku, qty in wanted],
         repeat_of=repeat_of,
+        warranty=warranty,
+        quote=quote,
+        quote_status="pending" if quote else "none",
         created_at=now,
         updated_at=now,
         version=0,
@@ -228,6 +240,7 @@ def _new_ticket(
     session.add(ticket)
     # The unique open_key surfaces a concurrent twin here, before any stock is touched.
     session.flush()
+    session_cache.mark_fresh(session, ticket.id)
     return ticket
 
 
@@ -326,8 +339,8 @@ def _dispatch_and_reserve(
         now=now,
         actor=SYSTEM,
         payload=explanation,
+        lines=lines,
     )
-    del lines
 
 
 def assign_station(
@@ -338,15 +351,21 @@ def assign_station(
     now: datetime,
     actor: Actor,
     payload: dict[str, Any],
+    lines: list[Reservation] | None = None,
 ) -> None:
-    """Move the ticket to ``dispatched`` at ``station_id``: lines allocated, clock stopped."""
+    """Move the ticket to ``dispatched`` at ``station_id``: lines allocated, clock stopped.
+
+    ``lines`` are all the ticket's reservation lines when the caller holds them.
+    """
     before = ticket.state
     ticket.station_id = station_id
     ticket.state = TicketState.DISPATCHED.value
     if ticket.dispatched_at is None:
         ticket.dispatched_at = now
     sla.stop(session=session, ticket=ticket, name=sla.DISPATCH, at=now)
-    lines = parts.allocate(session=session, ticket=ticket, station_id=station_id, now=now)
+    lines = parts.allocate(
+        session=session, ticket=ticket, station_id=station_id, now=now, lines=lines
+    )
     if parts.parts_ready(lines):
         sla.stop(session=session, ticket=ticket, name=sla.PARTS, at=now)
     record(

@@ -26,6 +26,7 @@ from cloud_api.models.tickets import Ticket
 from cloud_api.notify.config import NoticeConfig, config_for_session
 from cloud_api.notify.context import DEFAULT_TIMEZONE, callback_by, format_time, gather_facts
 from cloud_api.notify.render import RenderedNotice, normalise_language, render_notice
+from cloud_api.services import session_cache
 
 __all__ = ["NOTICE_KINDS", "UnknownNoticeKind", "customer_link", "notices_of", "queue_notice"]
 
@@ -55,7 +56,15 @@ def _channels(config: NoticeConfig | None, customer: Customer | None) -> list[tu
     return channels or [(NoticeChannel.LOG.value, "")]
 
 
+_FRESH_SEQUENCES: Final = "aftercare.notice_sequences"
+
+
 def _next_sequence(session: Session, ticket_id: str) -> int:
+    if session_cache.is_fresh(session, ticket_id):
+        # Created in this transaction: its only notices are those counted here.
+        counters: dict[str, int] = session.info.setdefault(_FRESH_SEQUENCES, {})
+        counters[ticket_id] = counters.get(ticket_id, 0) + 1
+        return counters[ticket_id]
     current = session.scalar(select(func.max(Notice.sequence)).where(Notice.ticket_id == ticket_id))
     return int(current or 0) + 1
 

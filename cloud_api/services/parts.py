@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cloud_api.models.parts import HOLDING_STATES, OldPart, Reservation, ReservationState
 from cloud_api.models.registry import Stock, Warehouse, WarehouseKind
 from cloud_api.models.tickets import Ticket
+from cloud_api.services import session_cache
 
 __all__ = [
     "HOLD_TTL",
@@ -28,6 +29,7 @@ __all__ = [
     "consume",
     "expire_due",
     "extend_expiry",
+    "fresh_lines",
     "lines_of",
     "parts_ready",
     "receive",
@@ -54,17 +56,54 @@ class Unmet:
 
 
 def station_warehouse(*, session: Session, station_id: str) -> Warehouse | None:
-    """The station's own warehouse."""
-    return session.scalar(select(Warehouse).where(Warehouse.station_id == station_id))
+    """The station's own warehouse (looked up once per session)."""
+    return session_cache.memo(
+        session,
+        ("station_warehouse", station_id),
+        lambda: session.scalar(select(Warehouse).where(Warehouse.station_id == station_id)),
+    )
 
 
 def central_warehouse(*, session: Session) -> Warehouse | None:
-    """The central warehouse (the first one, by id, if several)."""
-    return session.scalar(
-        select(Warehouse)
-        .where(Warehouse.kind == WarehouseKind.CENTRAL.value)
-        .order_by(Warehouse.id)
+    """The central warehouse (the first one, by id, if several; once per session)."""
+    return session_cache.memo(
+        session,
+        ("central_warehouse",),
+        lambda: session.scalar(
+            select(Warehouse)
+            .where(Warehouse.kind == WarehouseKind.CENTRAL.value)
+            .order_by(Warehouse.id)
+        ),
     )
+
+
+def _prefetch_warehouses(session: Session, station_id: str) -> None:
+    """Read the station's and the central warehouse in one query, for the memos above."""
+    own_key, central_key = ("station_warehouse", station_id), ("central_warehouse",)
+    if session_cache.known(session, own_key) and session_cache.known(session, central_key):
+        return
+    rows = list(
+        session.scalars(
+            select(Warehouse)
+            .where(
+                (Warehouse.station_id == station_id)
+                | (Warehouse.kind == WarehouseKind.CENTRAL.value)
+            )
+            .order_by(Warehouse.id)
+        )
+    )
+    own = next((w for w in rows if w.station_id == station_id), None)
+    central = next((w for w in rows if w.kind == WarehouseKind.CENTRAL.value), None)
+    session_cache.memo(session, own_key, lambda: own)
+    session_cache.memo(session, central_key, lambda: central)
+
+
+def fresh_lines(*, session: Session, ticket: Ticket) -> list[Reservation] | None:
+    """Every line of a ticket created in this session (held in memory), else ``None``."""
+    if not session_cache.is_fresh(session, ticket.id):
+        return None
+    lines: list[Reservation] = session_cache.recall(session, ("lines", ticket.id)) or []
+    return sorted((line for line in lines if line in session), key=lambda line: line.id or 0)
 
 
 def _take(session: Session, warehouse_id: str, sku: str, qty: int) -> bool:
@@ -102,6 +141,8 @@ def reserve(
     now: datetime,
 ) -> tuple[list[Reservation], list[Unmet]]:
     """Hold each part: the station's warehouse first, else the central one with a transfer."""
+    if station_id:
+        _prefetch_warehouses(session, station_id)
     own = station_warehouse(session=session, station_id=station_id) if station_id else None
     central = central_warehouse(session=session)
     lines: list[Reservation] = []
@@ -130,7 +171,9 @@ def reserve(
         )
         session.add(line)
         lines.append(line)
-    session.flush()
+    session_cache.remember(session, ("lines", ticket.id), lines)
+    # No flush here: the next query flushes the lines, and intake inserts them once, in
+    # their allocated state, instead of inserting then updating each.
     return lines, unmet
 
 
@@ -144,14 +187,21 @@ def lines_of(*, session: Session, ticket_id: str) -> list[Reservation]:
 
 
 def allocate(
-    *, session: Session, ticket: Ticket, station_id: str, now: datetime
+    *,
+    session: Session,
+    ticket: Ticket,
+    station_id: str,
+    now: datetime,
+    lines: list[Reservation] | None = None,
 ) -> list[Reservation]:
     """On dispatch: lines in the station's warehouse are at the station, others ship.
 
-    Returns every line of the ticket.
+    ``lines`` are every line of the ticket when the caller holds them (a ticket created in
+    this transaction); otherwise they are read. Returns every line of the ticket.
     """
     own = station_warehouse(session=session, station_id=station_id)
-    lines = lines_of(session=session, ticket_id=ticket.id)
+    if lines is None:
+        lines = lines_of(session=session, ticket_id=ticket.id)
     for line in lines:
         if (
             line.state != ReservationState.HELD.value

@@ -7,6 +7,7 @@ escalation levels 1 h / 24 h / 48 h from the escalation's start.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cloud_api.models.tickets import ClockStatus, SlaClock, Ticket
+from cloud_api.services import session_cache
 
 __all__ = [
     "APPOINTMENT",
@@ -28,6 +30,8 @@ __all__ = [
     "appointment_target",
     "cancel_all",
     "clocks_of",
+    "forget",
+    "fresh_clocks",
     "pause_operational",
     "retarget",
     "start",
@@ -72,18 +76,46 @@ def _warn_at(name: str, started_at: datetime, deadline: datetime) -> datetime | 
     return started_at + (deadline - started_at) * fraction
 
 
-def _find(session: Session, ticket: Ticket, name: str) -> SlaClock | None:
-    """The clock, from the session when it is there, else from the database.
+_CLOCKS: Final = "aftercare.sla_clocks"
 
-    Intake starts and stops clocks in one transaction: skipping the query there also
-    skips an autoflush per clock.
+
+def _cache(session: Session) -> dict[tuple[str, str], SlaClock]:
+    cache: dict[tuple[str, str], SlaClock] = session.info.setdefault(_CLOCKS, {})
+    return cache
+
+
+def _find(session: Session, ticket: Ticket, name: str) -> SlaClock | None:
+    """The clock, from this session when it created or loaded it, else from the database.
+
+    Intake starts and stops clocks in one transaction: a ticket created in this session
+    has no clock but those :func:`start` cached, so no query (and no autoflush) is needed.
     """
-    for obj in (*session.new, *session.identity_map.values()):
-        if isinstance(obj, SlaClock) and obj.ticket_id == ticket.id and obj.name == name:
-            return obj
-    return session.scalar(
+    cached = _cache(session).get((ticket.id, name))
+    if cached is not None and cached in session:
+        return cached
+    if session_cache.is_fresh(session, ticket.id):
+        return None
+    clock = session.scalar(
         select(SlaClock).where(SlaClock.ticket_id == ticket.id, SlaClock.name == name)
     )
+    if clock is not None:
+        _cache(session)[(ticket.id, name)] = clock
+    return clock
+
+
+def fresh_clocks(*, session: Session, ticket: Ticket) -> list[SlaClock] | None:
+    """Every clock of a ticket created in this session (all cached), else ``None``."""
+    if not session_cache.is_fresh(session, ticket.id):
+        return None
+    clocks = [c for (tid, _), c in _cache(session).items() if tid == ticket.id and c in session]
+    return sorted(clocks, key=lambda c: c.id or 0)
+
+
+def forget(*, session: Session, ticket: Ticket, names: Iterable[str]) -> None:
+    """Drop cached clocks whose rows the caller deletes."""
+    cache = _cache(session)
+    for name in names:
+        cache.pop((ticket.id, name), None)
 
 
 def start(
@@ -113,6 +145,7 @@ def start(
         paused_total_s=0.0,
     )
     session.add(clock)
+    _cache(session)[(ticket.id, name)] = clock
     return clock
 
 

@@ -12,6 +12,7 @@ from cloud_api.exceptions import TicketNotFound
 from cloud_api.models.parts import Reservation
 from cloud_api.models.registry import Home
 from cloud_api.models.tickets import ActorType, SlaClock, Ticket, TicketEvent
+from cloud_api.services import parts, sla
 from cloud_api.services.actors import Actor
 
 TicketRow = Ticket
@@ -99,17 +100,27 @@ def list_tickets(
 
 
 def details(*, session: Session, ticket: Ticket, timeline: bool) -> TicketDetails:
-    """Load a ticket's reservations, clocks and timeline."""
-    lines = list(
-        session.scalars(
-            select(Reservation).where(Reservation.ticket_id == ticket.id).order_by(Reservation.id)
+    """Load a ticket's reservations, clocks and timeline.
+
+    A ticket created in this session (the intake response) has them all in memory.
+    """
+    session.flush()
+    lines = parts.fresh_lines(session=session, ticket=ticket)
+    if lines is None:
+        lines = list(
+            session.scalars(
+                select(Reservation)
+                .where(Reservation.ticket_id == ticket.id)
+                .order_by(Reservation.id)
+            )
         )
-    )
-    clocks = list(
-        session.scalars(
-            select(SlaClock).where(SlaClock.ticket_id == ticket.id).order_by(SlaClock.id)
+    clocks = sla.fresh_clocks(session=session, ticket=ticket)
+    if clocks is None:
+        clocks = list(
+            session.scalars(
+                select(SlaClock).where(SlaClock.ticket_id == ticket.id).order_by(SlaClock.id)
+            )
         )
-    )
     events = (
         list(
             session.scalars(
