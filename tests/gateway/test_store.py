@@ -139,3 +139,32 @@ async def test_points_held_while_the_store_was_down_are_written_when_it_comes_up
         assert '"values":[4,5,6,7,8,9,10,11,12,13]' in text.replace(".0", "")
         stop.set()
         await asyncio.wait_for(task, 20)
+
+
+def test_the_cached_encoder_writes_exactly_what_line_of_writes() -> None:
+    from gateway.store import LineEncoder, line_of
+
+    encoder = LineEncoder(max_identities=2)  # small: the cache is also cleared and refilled
+    reports = [
+        Telemetry(
+            device_id=device,
+            ts=datetime(2026, 11, 23, 8, 0, i, 250_000, tzinfo=UTC),
+            metrics={"indoor temp,c": 20.5 + i, "compressor_current_a": 4.0, "x=y": -1.0},
+            home_id=home,
+            kind="air_conditioner",
+            model=model,
+            source="native",
+        )
+        for i in range(3)
+        for device, home, model in (
+            ("ac-000001", "h-1", "KFR-35GW"),
+            ("ac 2,=x", None, "model with spaces"),
+            ("ac-000003", "h,3", None),
+        )
+    ]
+    lines = [encoder.encode(r) for r in reports]
+    assert lines == [line_of(r) for r in reports]
+    assert r"device_id=ac\ 2\,\=x" in str(lines[1])
+    assert r"indoor\ temp\,c=20.5" in str(lines[0])
+    empty = Telemetry(device_id="ac-1", ts=reports[0].ts, metrics={})
+    assert encoder.encode(empty) is None
