@@ -327,3 +327,29 @@ async def test_a_dead_telemetry_store_never_blocks_detection_or_ticketing(
         healthy, document = gw.health()
         assert not healthy
         assert document["components"]["store"]["ok"] is False
+
+
+async def test_after_a_broker_restart_that_lost_every_session_the_gateway_resubscribes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.support.mosquitto import running_mosquitto
+
+    monkeypatch.setenv("AFTERCARE_MQTT__RECONNECT_MIN_S", "0.2")
+    with running_mosquitto(tmp_path / "broker", persistence=False) as broker:
+        settings = load_settings(
+            None, {"broker": broker.url, "data_dir": tmp_path / "gw", "http_port": 0}
+        )
+        async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
+            ingest = gw.mqtt
+            assert ingest is not None
+            await eventually(lambda: ingest.connected)
+            await asyncio.to_thread(broker.restart)  # no persistence: the session is gone
+            await eventually(lambda: ingest.connects >= 2, limit=30)
+            pub = publisher(broker)
+            try:
+                publish_all(pub, [message(7, seq) for seq in range(10)])
+            finally:
+                pub.loop_stop()
+                pub.disconnect()
+            ok = 'adapter="native",result="ok",source="mqtt"'
+            await eventually(lambda: metric_is(gw.http_port, "aftercare_messages_total", ok, 10))
