@@ -243,8 +243,15 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
             "pump_pressure_kpa",
             "pump_current_a",
         ),
-        derived=(Derived(name="salt_passage", plus=("tds_out_ppm",), divide_by="tds_in_ppm"),),
+        derived=(
+            Derived(name="salt_passage", plus=("tds_out_ppm",), divide_by="tds_in_ppm"),
+            # what the pump adds on top of the mains: the pump's own health
+            Derived(name="boost_kpa", plus=("pump_pressure_kpa",), minus=("inlet_pressure_kpa",)),
+        ),
         context=("tds_in_ppm",),
+        # a membrane's salt passage, a pump's boost and current are the model's, not the
+        # home's
+        peers=("salt_passage", "boost_kpa", "pump_current_a"),
         active=_purifying,
         min_samples=1,
     ),
@@ -254,6 +261,8 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
         derived=(Derived(name="tank_offset_c", plus=("all_tank_temp_c",), minus=("setpoint_c",)),),
         always=("tank_temp_c", "tank_pressure_kpa"),
         context=("inlet_temp_c", "setpoint_c"),
+        # the element's power over the tank's heat capacity: the same in every home
+        peers=("heat_rate_c_per_min", "element_current_a"),
         active=_heating,
         min_samples=1,
     ),

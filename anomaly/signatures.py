@@ -145,13 +145,14 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         code="WM_INLET_VALVE_WEAR", kind=_WM, required={"fill_time_s": +1}, key="fill_time_s"
     ),
     Signature(code="WM_HEATER_SCALE", kind=_WM, required={"heat_time_s": +1}, key="heat_time_s"),
-    # fouling: more salt passes the membrane and less water does
+    # fouling: more salt passes the membrane and less water does. A weak pump does the
+    # same (rejection falls with the feed pressure), but its boost pressure falls too
     Signature(
         code="WP_RO_MEMBRANE_FOULING",
         kind=_WP,
         required={"salt_passage": +1},
         support={"tds_out_ppm": +1, "flow_lpm": -1},
-        against={"inlet_pressure_kpa": -1, "pump_current_a": +1},
+        against={"inlet_pressure_kpa": -1, "pump_current_a": +1, "boost_kpa": -1},
         key="salt_passage",
     ),
     # a loaded pre-filter drops the pressure before the pump, so both gauges fall
@@ -163,14 +164,14 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         against={"pump_current_a": +1},
         key="inlet_pressure_kpa",
     ),
-    # a worn pump draws more and boosts less
+    # a worn pump boosts less over the same mains pressure and draws a little more
     Signature(
         code="WP_PUMP_WEAR",
         kind=_WP,
-        required={"pump_current_a": +1, "pump_pressure_kpa": -1},
-        support={"flow_lpm": -1},
+        required={"boost_kpa": -1},
+        support={"pump_current_a": +1, "flow_lpm": -1, "pump_pressure_kpa": -1},
         against={"inlet_pressure_kpa": -1},
-        key="pump_pressure_kpa",
+        key="boost_kpa",
     ),
     # scale insulates the element: same current, slower heating
     Signature(
