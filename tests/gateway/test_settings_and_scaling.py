@@ -161,7 +161,7 @@ async def test_a_backlog_never_starves_the_rest_of_the_event_loop(
         def observe(self, telemetry: Telemetry) -> list[FaultReport]:
             import time
 
-            time.sleep(0.001)  # 50 ms per batch, 2 s for the whole backlog
+            time.sleep(0.001)  # a slow pipeline: the backlog lasts ~2 s
             return super().observe(telemetry)
 
     async with GatewayRuntime(settings, detector=ThresholdDetector()) as gw:
@@ -179,12 +179,15 @@ async def test_a_backlog_never_starves_the_rest_of_the_event_loop(
     labels = {"source": "mqtt", "adapter": "native", "result": "ok"}
     async with GatewayRuntime(settings, detector=SlowDetector()) as gw:
         registry = gw.metrics.registry
-        loop = asyncio.get_running_loop()
-        longest, last = 0.0, loop.time()
-        deadline = last + 60
-        while (registry.get_sample_value("aftercare_messages_total", labels) or 0) < 2000:
-            await asyncio.sleep(0.01)
-            now = loop.time()
-            longest, last = max(longest, now - last), now
-            assert now < deadline
-        assert longest < 0.3  # one batch is ~50 ms; the backlog ~2 s
+        # counted in messages, not seconds, so the OS scheduler on a busy machine cannot
+        # decide it: how far the pipeline gets between two turns of another task
+        largest = 0.0
+        last = registry.get_sample_value("aftercare_messages_total", labels) or 0.0
+        deadline = asyncio.get_running_loop().time() + 60
+        while last < 2000:
+            await asyncio.sleep(0)
+            done = registry.get_sample_value("aftercare_messages_total", labels) or 0.0
+            largest, last = max(largest, done - last), done
+            assert asyncio.get_running_loop().time() < deadline
+        # one batch per loop turn (two, by ordering); without the yield, whole socket reads
+        assert largest <= 100
