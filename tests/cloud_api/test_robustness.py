@@ -80,3 +80,29 @@ def test_gateway_rate_limit_is_429_with_retry_after(small_cloud: Cloud) -> None:
     assert last.json()["type"].endswith("/rate-limited")
     small_cloud.clock.advance(2)
     assert small_cloud.intake().status_code == 200
+
+
+def test_rate_limit_is_per_gateway_token(small_cloud: Cloud) -> None:
+    from cloud_api.schemas.registry import GatewayIn, HomeIn
+    from cloud_api.services.registry import create
+    from tests.cloud_api.factories import T0
+
+    with small_cloud.session() as session:
+        other = create(session=session, entity="gateways", body=GatewayIn(id="gw-2"), now=T0)
+        create(
+            session=session,
+            entity="homes",
+            body=HomeIn(
+                id="h-2", customer_id="c-demo-0", region="shanghai-pudong", gateway_id="gw-2"
+            ),
+            now=T0,
+        )
+        session.commit()
+    other_headers = {"Authorization": f"Bearer {other['token']}"}
+    assert [small_cloud.intake().status_code for _ in range(4)][-1] == 429
+    # The other gateway's bucket is full: its request passes the limiter (and is then
+    # refused for a device that is not in its homes, not rate-limited).
+    r = small_cloud.intake(headers=other_headers)
+    assert r.status_code == 403
+    assert r.json()["type"].endswith("/forbidden")
+    assert small_cloud.intake().status_code == 429
