@@ -346,24 +346,9 @@ class FaultEngine:
         matches = match_signatures(
             candidates, deviation, cfg.peer_threshold, frozenset(dev.stuck.stuck)
         )
-        best = matches[0] if matches else None
-        for code in list(dev.peer_counts):
-            if best is None or code != best.signature.code:
-                dev.peer_counts[code] = max(0.0, dev.peer_counts[code] - 0.5)
+        best = self._open_episode(dev, dev.peer_counts, matches, model, result.ts)
         if best is None:
             return None
-        code = best.signature.code
-        count = dev.peer_counts[code] = dev.peer_counts.get(code, 0.0) + 1.0
-        if dev.open:
-            _still_ill(dev, result.ts)
-            return None
-        if best.signature.sudden:
-            needed = cfg.confirm_sudden
-        else:
-            needed = cfg.confirm_cycles if model.per_cycle else cfg.confirm
-        if count < needed:
-            return None
-        dev.open[code] = result.ts
         extra: dict[str, Any] = {
             "detector": "peer_reference",
             "peer_threshold": cfg.peer_threshold,
@@ -384,22 +369,38 @@ class FaultEngine:
         cfg = self.config
         excluded = frozenset(dev.stuck.stuck)
         matches = match_signatures(dev.signatures, result.drift, cfg.threshold, excluded)
-        best = matches[0] if matches else None
-        for code in list(dev.counters):
-            if best is None or code != best.signature.code:
-                dev.counters[code] = max(0.0, dev.counters[code] - 0.5)
-        ts = result.ts
-        for code, last in list(dev.open.items()):
-            if ts - last > cfg.clear_s:
-                del dev.open[code]
+        # episodes close here, on the device's own drift: a sparse appliance that has not
+        # run for two weeks has not been repaired, so the peer path does not close them
+        self._expire(dev, result.ts)
+        best = self._open_episode(dev, dev.counters, matches, model, result.ts)
         if best is None:
             return None
-        code = best.signature.code
-        count = dev.counters.get(code, 0.0) + 1.0
-        dev.counters[code] = count
+        return self._fault_report(dev, model, best, result, when)
+
+    def _open_episode(
+        self,
+        dev: _Device,
+        counts: dict[str, float],
+        matches: list[Match],
+        model: DeviceModel,
+        ts: float,
+    ) -> Match | None:
+        """Count one bucket's best match; return it when it opens a new episode.
+
+        The leaky counter rises by one for the best match and falls by half for every
+        other code; while the device has an open episode nothing new is raised and every
+        open episode goes on (see :func:`_still_ill`).
+        """
+        best = matches[0] if matches else None
+        code = best.signature.code if best is not None else None
+        _decay(counts, code)
+        if best is None or code is None:
+            return None
+        count = counts[code] = counts.get(code, 0.0) + 1.0
         if dev.open:
             _still_ill(dev, ts)
             return None
+        cfg = self.config
         if best.signature.sudden:
             needed = cfg.confirm_sudden
         else:
@@ -407,7 +408,13 @@ class FaultEngine:
         if count < needed:
             return None
         dev.open[code] = ts
-        return self._fault_report(dev, model, best, result, when)
+        return best
+
+    def _expire(self, dev: _Device, ts: float) -> None:
+        """Close the episodes that have not matched for ``clear_s``."""
+        for code, last in list(dev.open.items()):
+            if ts - last > self.config.clear_s:
+                del dev.open[code]
 
     def _fault_report(
         self,
@@ -577,6 +584,13 @@ class FaultEngine:
             },
             home_id=dev.home_id,
         )
+
+
+def _decay(counts: dict[str, float], keep: str | None) -> None:
+    """Every leaky counter but ``keep``'s falls by half a bucket."""
+    for code in list(counts):
+        if code != keep:
+            counts[code] = max(0.0, counts[code] - 0.5)
 
 
 def _still_ill(dev: _Device, ts: float) -> None:
