@@ -11,6 +11,7 @@ locked" when a deferred transaction tries to upgrade to a write.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -81,3 +82,16 @@ def run_migrations(url: str) -> None:
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["db_url"] = normalise_url(url)
     command.upgrade(cfg, "head")
+
+
+def aggregate_time(value: object) -> datetime:
+    """An aggregate's timestamp (``min``/``max``) as an aware UTC datetime.
+
+    Aggregates bypass the column type on SQLite, which hands back ISO text or a naive
+    datetime; PostgreSQL hands back an aware one.
+    """
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not a timestamp: {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

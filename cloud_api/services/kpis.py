@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from cloud_api.db import aggregate_time
 from cloud_api.exceptions import InvalidRequest, NotFound
 from cloud_api.models.notices import Notice, NoticeChannel, NoticeState
 from cloud_api.models.parts import Reservation, ReservationState
@@ -265,16 +266,7 @@ def _first_repeats(session: Session, ids: Sequence[str]) -> dict[str, datetime]:
         .where(Ticket.repeat_of.in_(ids))
         .group_by(Ticket.repeat_of)
     )
-    return {str(rid): _aware(at) for rid, at in rows if rid is not None}
-
-
-def _aware(value: object) -> datetime:
-    """``min()`` bypasses the column type on SQLite: normalise to an aware UTC time."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"not a timestamp: {value!r}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return {str(rid): aggregate_time(at) for rid, at in rows if rid is not None}
 
 
 def duplicate_open_tickets(*, session: Session) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import func, select
@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from aftercare.clock import Clock
+from cloud_api.db import aggregate_time
 from cloud_api.models.parts import Reservation
 from cloud_api.models.tickets import ClockStatus, SlaClock, Ticket
 from cloud_api.services import escalation, idempotency, parts, sla
@@ -147,16 +148,7 @@ def next_wake(*, session: Session) -> datetime | None:
         return None
     # func.min bypasses the column type on SQLite: normalise to aware UTC here.
 
-    return min(_aware(t) for t in times)
-
-
-def _aware(value: object) -> datetime:
-    """``min()`` bypasses the column type on SQLite: normalise to aware UTC here."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"not a timestamp: {value!r}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return min(aggregate_time(t) for t in times)
 
 
 async def run_forever(*, sessions: Callable[[], Session], clock: Clock, max_sleep_s: float) -> None:
