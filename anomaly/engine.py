@@ -391,11 +391,12 @@ class FaultEngine:
         other code; while the device has an open episode nothing new is raised and every
         open episode goes on (see :func:`_still_ill`).
         """
-        best = matches[0] if matches else None
-        code = best.signature.code if best is not None else None
-        _decay(counts, code)
-        if best is None or code is None:
+        if not matches:
+            _decay(counts, None)
             return None
+        best = matches[0]
+        code = best.signature.code
+        _decay(counts, code)
         count = counts[code] = counts.get(code, 0.0) + 1.0
         if dev.open:
             _still_ill(dev, ts)
