@@ -110,6 +110,9 @@ class DeviceModel:
         self.count = 0
         self.all_sums: dict[str, float] = {}
         self.all_count = 0
+        self.switch_sums: dict[str, float] = {}
+        self.switch_counts: dict[str, int] = {}
+        self.prev_state: Mapping[str, StateValue] = {}
         self.state: Mapping[str, StateValue] = {}
         self.history: deque[Snapshot] = deque(maxlen=_HISTORY_DAYS)
         self.day = -1
@@ -142,10 +145,23 @@ class DeviceModel:
                 if reading is not None:
                     all_sums[key] = all_sums.get(key, 0.0) + reading
             self.all_count += 1
+        if profile.switches:
+            self._read_switches(metrics, state)
         if self.per_cycle:
             self.bucket_end = ts
             return self._close()
         return closed
+
+    def _read_switches(self, metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> None:
+        previous = self.prev_state
+        for switch in self.profile.switches:
+            if previous.get(switch.key) == switch.before and state.get(switch.key) == switch.after:
+                value = switch.value(metrics)
+                if value is not None:
+                    name = switch.name
+                    self.switch_sums[name] = self.switch_sums.get(name, 0.0) + value
+                    self.switch_counts[name] = self.switch_counts.get(name, 0) + 1
+        self.prev_state = state
 
     def _means(self) -> dict[str, float] | None:
         if self.count < self.profile.min_samples:
@@ -155,12 +171,16 @@ class DeviceModel:
         if self.all_count:
             inv_all = 1.0 / self.all_count
             means.update({f"all_{k}": v * inv_all for k, v in self.all_sums.items()})
+        for name, count in self.switch_counts.items():
+            means[name] = self.switch_sums[name] / count
         return means
 
     def _close(self) -> BucketResult | None:
         means = self._means()
         state = self.state
         self.sums, self.count, self.all_sums, self.all_count = {}, 0, {}, 0
+        if self.switch_counts:
+            self.switch_sums, self.switch_counts = {}, {}
         if means is None:
             return None
         profile = self.profile

@@ -45,6 +45,7 @@ _DAY = 86400.0
 _SERIES_DAYS = 14
 _DEFAULT_FAILURE_LEVEL = 16.0
 _MAX_SPLITS = 3
+_MAX_PEER_STEP = 3.0  # one peer bucket counts as at most this many
 
 _FLUSH_S = 6 * 3600.0
 _CLASS_ALPHA = 0.15
@@ -334,11 +335,20 @@ class FaultEngine:
         """Diagnose from the device's deviation from its peers (same model and mode)."""
         profile = dev.profile
         key = profile.peer_mode
-        group = (dev.kind, telemetry.model, telemetry.state.get(key) if key else None)
-        values = {n: result.values[n] for n in profile.peers if n in result.values}
-        if not values:
+        whole = (dev.kind, telemetry.model, None)
+        split = (dev.kind, telemetry.model, telemetry.state.get(key)) if key else whole
+        by_group: dict[tuple[str, str | None, StateValue | None], dict[str, float]] = {}
+        for n in profile.peers:
+            if n in result.values:
+                group = split if n in profile.peer_split else whole
+                by_group.setdefault(group, {})[n] = result.values[n]
+        if not by_group:
             return None
-        deviation = self.peers.update(group, dev.device_id, values)
+        age = result.context.get(profile.peer_age) if profile.peer_age else None
+        aged = profile.peer_aged
+        deviation: dict[str, float] = {}
+        for group, values in by_group.items():
+            deviation.update(self.peers.update(group, dev.device_id, values, age=age, aged=aged))
         if not deviation:
             return None
         cfg = self.config
@@ -346,7 +356,17 @@ class FaultEngine:
         matches = match_signatures(
             candidates, deviation, cfg.peer_threshold, frozenset(dev.stuck.stuck)
         )
-        best = self._open_episode(dev, dev.peer_counts, matches, model, result.ts)
+        step = 1.0
+        if matches:
+            # a device far outside its peers needs fewer cycles to convince: a
+            # washing machine runs a few times a week, and a fill time twenty peer
+            # spreads long is not noise (the level is a median, so one odd cycle
+            # cannot do this alone)
+            top = matches[0].signature
+            needed = cfg.peer_threshold * top.threshold_scale
+            strength = min(abs(deviation[n]) for n in top.required) / needed
+            step = min(max(strength, 1.0), _MAX_PEER_STEP)
+        best = self._open_episode(dev, dev.peer_counts, matches, model, result.ts, step)
         if best is None:
             return None
         extra: dict[str, Any] = {
@@ -358,7 +378,13 @@ class FaultEngine:
             "peer_level": {
                 n: round(level, 3)
                 for n in best.signature.features
-                if n in deviation and (level := self.peers.peer_level(group, n)) is not None
+                if n in deviation
+                and (
+                    level := self.peers.peer_level(
+                        split if n in profile.peer_split else whole, n, age if n in aged else None
+                    )
+                )
+                is not None
             },
         }
         return self._fault_report(dev, model, best, result, telemetry.ts, extra)
@@ -384,12 +410,14 @@ class FaultEngine:
         matches: list[Match],
         model: DeviceModel,
         ts: float,
+        step: float = 1.0,
     ) -> Match | None:
         """Count one bucket's best match; return it when it opens a new episode.
 
-        The leaky counter rises by one for the best match and falls by half for every
-        other code; while the device has an open episode nothing new is raised and every
-        open episode goes on (see :func:`_still_ill`).
+        The leaky counter rises by ``step`` (one bucket's worth) for the best match and
+        falls by half a bucket for every other code; while the device has an open
+        episode nothing new is raised and every open episode goes on (see
+        :func:`_still_ill`).
         """
         if not matches:
             _decay(counts, None)
@@ -397,7 +425,7 @@ class FaultEngine:
         best = matches[0]
         code = best.signature.code
         _decay(counts, code)
-        count = counts[code] = counts.get(code, 0.0) + 1.0
+        count = counts[code] = counts.get(code, 0.0) + step
         if dev.open:
             _still_ill(dev, ts)
             return None

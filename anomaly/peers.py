@@ -3,21 +3,27 @@
 A device's own baseline cannot see a fault that was already there when the device was
 first heard of, nor learn a normal from the handful of cycles a washing machine runs in
 a month. Its peers can: appliances of one model, in one working mode, share a design
-point. Per feature the reference keeps each device's typical level (the median of its
-last few buckets) and compares it with the median and MAD of its peers' levels. While
-fewer than half the peers are faulty, the faulty ones move neither statistic much.
+point. Per feature the reference keeps each device's typical level in each group (the
+median of its last few buckets there) and, from those, the group's median and MAD. A
+device's deviation is the median of its last few buckets, each standardised by the
+statistics of the group it ran in: a vacuum that alternates suction settings is judged
+on its latest runs, not on the last three runs of its rarest setting, which may be
+weeks old. While fewer than half the peers are faulty, the faulty ones move neither
+statistic much.
 
 Only features that physics makes comparable across homes belong here (a drain time, a
 drum's vibration, a normalised airflow index), never ones the weather or the household
-sets (a compressor's duty). Memory is bounded: ``window`` floats per device and feature,
+sets (a compressor's duty). Memory is bounded: ``window`` floats per device, group and feature,
 ``max_devices`` devices per group (the least recently added is forgotten).
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Hashable, Mapping
 from statistics import median
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,14 +32,40 @@ __all__ = ["PeerReference"]
 _MAD_TO_SD = 1.4826
 
 
+class _Stat(NamedTuple):
+    """A group's reference for one feature: ``center + slope * (age - age_center)``."""
+
+    center: float
+    spread: float
+    peers: int
+    slope: float = 0.0
+    age_center: float = 0.0
+
+    def expected(self, age: float | None) -> float:
+        if age is None or not self.slope:
+            return self.center
+        return self.center + self.slope * (age - self.age_center)
+
+
 class _Group:
-    __slots__ = ("levels", "recent", "since_refresh", "stats")
+    __slots__ = ("ages", "levels", "recent", "since_refresh", "stats")
 
     def __init__(self) -> None:
         self.recent: dict[str, dict[str, deque[float]]] = {}
         self.levels: dict[str, dict[str, float]] = {}
-        self.stats: dict[str, tuple[float, float, int]] = {}
+        self.ages: dict[str, float] = {}
+        self.stats: dict[str, _Stat] = {}
         self.since_refresh = 0
+
+
+def _theil_sen(x: np.ndarray, y: np.ndarray) -> float:
+    """The median of the pairwise slopes: a line that a few faulty peers cannot tilt."""
+    i, j = np.triu_indices(len(x), k=1)
+    dx = x[j] - x[i]
+    ok = dx != 0.0
+    if not ok.any():
+        return 0.0
+    return float(np.median((y[j] - y[i])[ok] / dx[ok]))
 
 
 class PeerReference:
@@ -56,7 +88,7 @@ class PeerReference:
         min_own: int = 3,
         min_peers: int = 8,
         refresh: int = 8,
-        rel_floor: float = 0.03,
+        rel_floor: float = 0.01,
         max_devices: int = 100_000,
     ) -> None:
         self.window = window
@@ -66,26 +98,77 @@ class PeerReference:
         self.rel_floor = rel_floor
         self.max_devices = max_devices
         self._groups: dict[Hashable, _Group] = {}
+        # device -> feature -> its last standardised buckets, whatever their group
+        self._scores: dict[str, dict[str, deque[float]]] = {}
 
     def update(
-        self, group: Hashable, device_id: str, values: Mapping[str, float]
+        self,
+        group: Hashable,
+        device_id: str,
+        values: Mapping[str, float],
+        *,
+        age: float | None = None,
+        aged: frozenset[str] = frozenset(),
     ) -> dict[str, float]:
         """Record one bucket of ``device_id``; return its robust deviation per feature.
 
         The deviation is ``(level - peer median) / peer spread``; a feature is left out
         while the device has fewer than ``min_own`` buckets or the group fewer than
         ``min_peers`` devices with a level.
+
+        Args:
+            group: the peer group (kind, model, mode).
+            device_id: the device.
+            values: this bucket's features.
+            age: the device's wear counter (charge cycles), for the ``aged`` features.
+            aged: features that fade with ``age`` by design (a battery's capacity): they
+                are compared with peers of the same age, along a robust line through
+                the group's (age, level) points.
         """
         g = self._groups.get(group)
         if g is None:
             g = self._groups[group] = _Group()
+        levels = self._record(g, device_id, values, age)
+        g.since_refresh += 1
+        if g.since_refresh >= self.refresh or not g.stats:
+            self._refresh(g, aged)
+        scores = self._scores.get(device_id)
+        if scores is None:
+            if len(self._scores) >= self.max_devices:
+                del self._scores[next(iter(self._scores))]
+            scores = self._scores[device_id] = {}
+        out: dict[str, float] = {}
+        for name, value in values.items():
+            stat = g.stats.get(name)
+            if stat is None or stat.peers < self.min_peers:
+                continue
+            expected = stat.expected(age if name in aged else None)
+            buf = scores.get(name)
+            if buf is None:
+                buf = scores[name] = deque(maxlen=self.window)
+            buf.append((value - expected) / stat.spread)
+            # until enough of its buckets are scored, the device's level in this group
+            # speaks for it (the group may only now have enough peers)
+            if len(buf) >= self.min_own:
+                out[name] = median(buf)
+            elif name in levels:
+                out[name] = (levels[name] - expected) / stat.spread
+        return out
+
+    def _record(
+        self, g: _Group, device_id: str, values: Mapping[str, float], age: float | None
+    ) -> dict[str, float]:
+        """Add the bucket to the device's recent values in ``g``; return its levels there."""
         recent = g.recent.get(device_id)
         if recent is None:
             if len(g.recent) >= self.max_devices:
                 gone = next(iter(g.recent))
                 del g.recent[gone]
                 g.levels.pop(gone, None)
+                g.ages.pop(gone, None)
             recent = g.recent[device_id] = {}
+        if age is not None:
+            g.ages[device_id] = age
         levels = g.levels.setdefault(device_id, {})
         for name, value in values.items():
             buf = recent.get(name)
@@ -94,36 +177,32 @@ class PeerReference:
             buf.append(value)
             if len(buf) >= self.min_own:
                 levels[name] = median(buf)
-        g.since_refresh += 1
-        if g.since_refresh >= self.refresh or not g.stats:
-            self._refresh(g)
-        out: dict[str, float] = {}
-        for name, level in levels.items():
-            stat = g.stats.get(name)
-            if stat is None or name not in values:
-                continue
-            center, spread, peers = stat
-            if peers >= self.min_peers:
-                out[name] = (level - center) / spread
-        return out
+        return levels
 
-    def _refresh(self, g: _Group) -> None:
+    def _refresh(self, g: _Group, aged: frozenset[str]) -> None:
         g.since_refresh = 0
-        by_feature: dict[str, list[float]] = {}
-        for levels in g.levels.values():
+        by_feature: dict[str, list[tuple[float, float]]] = {}
+        for device_id, levels in g.levels.items():
+            age = g.ages.get(device_id, math.nan)
             for name, level in levels.items():
-                by_feature.setdefault(name, []).append(level)
-        stats: dict[str, tuple[float, float, int]] = {}
+                by_feature.setdefault(name, []).append((level, age))
+        stats: dict[str, _Stat] = {}
         for name, items in by_feature.items():
-            arr = np.asarray(items, dtype=float)
+            pairs = np.asarray(items, dtype=float)
+            arr, ages = pairs[:, 0], pairs[:, 1]
+            slope = age_center = 0.0
+            if name in aged and np.isfinite(ages).all() and len(arr) >= self.min_peers:
+                slope = _theil_sen(ages, arr)
+                age_center = float(np.median(ages))
+                arr = arr - slope * (ages - age_center)
             center = float(np.median(arr))
             mad = float(np.median(np.abs(arr - center)))
             spread = max(_MAD_TO_SD * mad, self.rel_floor * abs(center), 1e-9)
-            stats[name] = (center, spread, len(items))
+            stats[name] = _Stat(center, spread, len(items), slope, age_center)
         g.stats = stats
 
-    def peer_level(self, group: Hashable, name: str) -> float | None:
-        """The peers' median level of ``name`` in ``group`` (for evidence)."""
+    def peer_level(self, group: Hashable, name: str, age: float | None = None) -> float | None:
+        """The peers' median level of ``name`` in ``group`` (at ``age``; for evidence)."""
         g = self._groups.get(group)
         stat = g.stats.get(name) if g is not None else None
-        return stat[0] if stat is not None else None
+        return stat.expected(age) if stat is not None else None

@@ -16,7 +16,7 @@ from typing import Final
 
 from device_adapters import StateValue
 
-__all__ = ["PROFILES", "Derived", "KindProfile", "generic_profile"]
+__all__ = ["PROFILES", "AtSwitch", "Derived", "KindProfile", "generic_profile"]
 
 Means = Mapping[str, float]
 Gate = Callable[[Mapping[str, float], Mapping[str, StateValue]], bool]
@@ -78,6 +78,41 @@ class Derived:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AtSwitch:
+    """A feature read at the message where a state switches.
+
+    A thermostat shows its calibration only at the moment it acts: the tank temperature
+    when the element switches off, against the setpoint, is the switching point itself,
+    while an hour's mean tank temperature mostly says how much hot water was drawn.
+
+    Attributes:
+        name: the feature name.
+        key: the state key watched.
+        before: its value in the previous message.
+        after: its value in this message.
+        plus: the metric read.
+        minus: a metric subtracted (the setpoint), if any.
+    """
+
+    name: str
+    key: str
+    before: str
+    after: str
+    plus: str
+    minus: str | None = None
+
+    def value(self, metrics: Mapping[str, float]) -> float | None:
+        """The feature from the switching message's metrics, or None if one is missing."""
+        reading = metrics.get(self.plus)
+        if reading is None:
+            return None
+        if self.minus is None:
+            return reading
+        base = metrics.get(self.minus)
+        return None if base is None else reading - base
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KindProfile:
     """How one device kind is watched.
 
@@ -89,6 +124,8 @@ class KindProfile:
         features: raw metrics watched (their means over active samples).
         derived: features computed from the means.
         always: metrics averaged over every sample (not only active ones), as ``all_<m>``.
+        switches: features read where a state switches (their mean over the bucket's
+            switches; absent from buckets without one).
         context: metrics that explain normal variation (regressors, not watched).
         context_free: features normalised by physics so that context does not move
             them; their normal is their own learned level. A regression would only
@@ -99,6 +136,12 @@ class KindProfile:
         peer_mode: a state key whose values make separate peer groups (the suction
             setting moves a vacuum's fan speed; the wash program does not move a drain
             time, and splitting by it would leave too few peers).
+        peer_split: the peer features ``peer_mode`` moves (the others are compared
+            with every peer of the model, whatever its mode: more peers, sooner).
+        peer_age: a wear counter (a context metric, such as charge cycles) for
+            ``peer_aged``.
+        peer_aged: peer features that fade with ``peer_age`` by design (a battery's
+            capacity); a device is compared with peers of its own age.
         mode_key: a state key whose value shifts the baseline (one-hot in the regression).
         split_key: a state key whose values need separate baselines (heating and
             cooling are different machines as far as the physics goes).
@@ -113,10 +156,14 @@ class KindProfile:
     features: tuple[str, ...]
     derived: tuple[Derived, ...] = ()
     always: tuple[str, ...] = ()
+    switches: tuple[AtSwitch, ...] = ()
     context: tuple[str, ...] = ()
     context_free: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()
     peer_mode: str | None = None
+    peer_split: frozenset[str] = frozenset()
+    peer_age: str | None = None
+    peer_aged: frozenset[str] = frozenset()
     mode_key: str | None = None
     split_key: str | None = None
     active: Gate | None = None
@@ -129,6 +176,7 @@ class KindProfile:
             *self.features,
             *(d.name for d in self.derived),
             *(f"all_{m}" for m in self.always),
+            *(w.name for w in self.switches),
         )
 
 
@@ -195,6 +243,7 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
         context_free=("airflow_ratio",),
         peers=("airflow_ratio",),
         peer_mode="mode",
+        peer_split=frozenset({"airflow_ratio"}),
         split_key="mode",
         active=_ac_running,
         sign=_ac_sign,
@@ -258,11 +307,24 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
     "water_heater": KindProfile(
         kind="water_heater",
         features=("heat_rate_c_per_min", "element_current_a"),
-        derived=(Derived(name="tank_offset_c", plus=("all_tank_temp_c",), minus=("setpoint_c",)),),
         always=("tank_temp_c", "tank_pressure_kpa"),
+        switches=(
+            AtSwitch(
+                name="cutoff_offset_c",
+                key="heating",
+                before="on",
+                after="off",
+                plus="tank_temp_c",
+                minus="setpoint_c",
+            ),
+        ),
         context=("inlet_temp_c", "setpoint_c"),
-        # the element's power over the tank's heat capacity: the same in every home
-        peers=("heat_rate_c_per_min", "element_current_a"),
+        # where the thermostat switches off, against its setpoint, is calibration: no
+        # context moves it
+        context_free=("cutoff_offset_c",),
+        # the element's power over the tank's heat capacity, and a thermostat's
+        # calibration: the same in every home
+        peers=("heat_rate_c_per_min", "element_current_a", "cutoff_offset_c"),
         active=_heating,
         min_samples=1,
     ),
@@ -280,7 +342,11 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
         context=("charge_cycles",),
         peers=("battery_full_capacity_mah", "main_brush_current_a", "suction_fan_rpm"),
         peer_mode="suction",
-        mode_key="suction",
+        peer_split=frozenset({"suction_fan_rpm"}),
+        # a pack loses capacity with every cycle; an old pack is not a faulty one
+        peer_age="charge_cycles",
+        peer_aged=frozenset({"battery_full_capacity_mah"}),
+        split_key="suction",
         active=_running,
     ),
 }

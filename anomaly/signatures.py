@@ -98,7 +98,7 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         code="AC_COMPRESSOR_CAPACITOR",
         kind=_AC,
         required={"compressor_current_a": +1},
-        against={"indoor_fan_rpm": -1, "coil_delta_c": +1},
+        against={"indoor_fan_rpm": 0, "coil_delta_c": 0},
         key="compressor_current_a",
         threshold_scale=1.4,
     ),
@@ -192,10 +192,9 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
     Signature(
         code="WH_THERMOSTAT_DRIFT",
         kind=_WH,
-        required={"tank_offset_c": 0},
+        required={"cutoff_offset_c": 0},
         against={"heat_rate_c_per_min": -1, "element_current_a": -1},
-        key="tank_offset_c",
-        threshold_scale=1.3,
+        key="cutoff_offset_c",
     ),
     # capacity fades faster than the cycle count explains; runs shorten, voltage sags
     Signature(

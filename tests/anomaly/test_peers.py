@@ -46,8 +46,65 @@ def test_identical_peers_do_not_turn_a_tiny_difference_into_a_fault() -> None:
     peers = PeerReference(min_peers=4)
     for i in range(8):
         _feed(peers, f"wm-{i}", [70.0, 70.0, 70.0])
-    deviation = _feed(peers, "wm-x", [71.0, 71.0, 71.0])
-    assert abs(deviation["drain_time_s"]) < 1.0  # the spread has a floor (3% of the level)
+    deviation = _feed(peers, "wm-x", [70.5, 70.5, 70.5])
+    assert abs(deviation["drain_time_s"]) < 1.0  # the spread has a floor (1% of the level)
+
+
+def test_device_that_alternates_modes_is_judged_on_its_latest_runs() -> None:
+    rng = np.random.default_rng(7)
+    peers = PeerReference(min_peers=8)
+    quiet, turbo = ("robot_vacuum", "M1", "quiet"), ("robot_vacuum", "M1", "turbo")
+    for i in range(10):
+        for value in 6000.0 * rng.normal(1.0, 0.01, 3):
+            peers.update(quiet, f"rv-{i}", {"fan": float(value)})
+        for value in 12000.0 * rng.normal(1.0, 0.01, 3):
+            peers.update(turbo, f"rv-{i}", {"fan": float(value)})
+    for value in (12000.0, 12050.0, 11950.0):  # weeks of healthy turbo runs
+        peers.update(turbo, "rv-x", {"fan": value})
+    # then the filter clogs: two quiet runs and one turbo run, all 20% fast
+    peers.update(quiet, "rv-x", {"fan": 7200.0})
+    peers.update(quiet, "rv-x", {"fan": 7200.0})
+    deviation = peers.update(turbo, "rv-x", {"fan": 14400.0})
+    # its last three turbo runs alone have a healthy median; its last three runs do not
+    assert deviation["fan"] > 10.0
+
+
+def _pack(cycles: float, fade_extra: float = 0.0, noise: float = 1.0) -> dict[str, float]:
+    return {"capacity": 5200.0 * (1.0 - 0.00012 * cycles) * (1.0 - fade_extra) * noise}
+
+
+def test_aged_feature_is_compared_with_peers_of_the_same_age() -> None:
+    rng = np.random.default_rng(11)
+    peers = PeerReference(min_peers=8)
+    group = ("robot_vacuum", "M1", None)
+    aged = frozenset({"capacity"})
+    for i, cycles in enumerate(np.linspace(50.0, 1200.0, 14)):
+        for _ in range(3):
+            peers.update(
+                group,
+                f"rv-{i}",
+                _pack(cycles, noise=float(rng.normal(1.0, 0.02))),
+                age=float(cycles),
+                aged=aged,
+            )
+    old_and_healthy = {}
+    young_and_fading = {}
+    for _ in range(3):
+        old_and_healthy = peers.update(group, "rv-old", _pack(1150.0), age=1150.0, aged=aged)
+        young_and_fading = peers.update(
+            group, "rv-young", _pack(200.0, fade_extra=0.15), age=200.0, aged=aged
+        )
+    assert abs(old_and_healthy["capacity"]) < 2.0
+    assert young_and_fading["capacity"] < -5.0
+    # without the age line the young pack's fading hides in the spread of ages
+    blind = PeerReference(min_peers=8)
+    for i, cycles in enumerate(np.linspace(50.0, 1200.0, 14)):
+        for _ in range(3):
+            blind.update(group, f"rv-{i}", _pack(cycles))
+    naive_young = {}
+    for _ in range(3):
+        naive_young = blind.update(group, "rv-young", _pack(200.0, fade_extra=0.15))
+    assert naive_young["capacity"] > -5.0
 
 
 def test_memory_is_bounded_per_group() -> None:

@@ -1,0 +1,155 @@
+"""Faults that only physics-aware features show: a thermostat's switching point, a
+battery that fades faster than its age explains, a fault far outside the peers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from anomaly.config import EngineConfig
+from anomaly.device import DeviceModel
+from anomaly.engine import FaultEngine
+from anomaly.profiles import PROFILES
+from device_adapters import NativeAdapter, Telemetry
+from firmware_sim.fleet import Fleet, FleetSpec
+from firmware_sim.spec import DeviceSpec, fault_plan
+from gateway.pipeline import Pipeline
+from tests.anomaly.conftest import run_fleet
+
+START = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _fleet(
+    kind: str, model: str, prefix: str, n: int, faulty: DeviceSpec | None, days: float, seed: int
+) -> Fleet:
+    devices = [
+        DeviceSpec(
+            device_id=f"{prefix}-{i:06d}",
+            kind=kind,
+            home_id=f"h-{i:06d}",
+            model=model,
+            fw="1.0.0",
+            index=i,
+        )
+        for i in range(2, n + 1)
+    ]
+    if faulty is not None:
+        devices.insert(0, faulty)
+    return Fleet(FleetSpec(devices=tuple(devices), start=START, days=days, seed=seed))
+
+
+def test_cutoff_offset_is_read_where_the_element_switches_off() -> None:
+    model = DeviceModel(PROFILES["water_heater"], EngineConfig())
+    t0 = START.timestamp()
+
+    def report(minute: float, tank: float, heating: str) -> None:
+        current = 8.7 if heating == "on" else 0.0
+        model.observe(
+            t0 + minute * 60.0,
+            {
+                "tank_temp_c": tank,
+                "setpoint_c": 60.0,
+                "inlet_temp_c": 20.0,
+                "element_current_a": current,
+                "heat_rate_c_per_min": 0.5 if heating == "on" else 0.0,
+                "tank_pressure_kpa": 400.0,
+            },
+            {"power": "on", "heating": heating},
+        )
+
+    report(0, 55.0, "on")
+    report(5, 58.0, "on")
+    report(10, 63.2, "off")  # the thermostat let the tank overshoot by 3.2 degrees
+    report(15, 63.0, "off")
+    report(20, 62.8, "off")
+    closed = model._close()
+    assert closed is not None
+    assert closed.values["cutoff_offset_c"] == 63.2 - 60.0
+    # a bucket without a switch has no such feature
+    report(65, 56.0, "on")
+    report(70, 57.0, "on")
+    closed = model._close()
+    assert closed is not None
+    assert "cutoff_offset_c" not in closed.values
+
+
+def test_drifting_thermostat_is_ticketed_before_it_fails_and_its_peers_are_not() -> None:
+    faulty = DeviceSpec(
+        device_id="wh-000001",
+        kind="water_heater",
+        home_id="h-000001",
+        model="EC6002-Y5",
+        fw="1.0.0",
+        index=1,
+        fault=fault_plan("WH_THERMOSTAT_DRIFT", START + timedelta(days=6), 30),
+    )
+    fleet = _fleet("water_heater", "EC6002-Y5", "wh", 10, faulty, days=40, seed=21)
+    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
+    drifting = [r for r in reports if r.device_id == "wh-000001"]
+    assert [r.fault_code for r in drifting] == ["WH_THERMOSTAT_DRIFT"]
+    assert "cutoff_offset_c" in drifting[0].evidence.get(
+        "drift", drifting[0].evidence.get("peer_deviation", {})
+    )
+    failure_at = fleet.labels()["wh-000001"]["failure_at"]
+    assert failure_at is not None
+    assert drifting[0].detected_at < datetime.fromisoformat(failure_at) - timedelta(days=3)
+    assert [r for r in reports if r.device_id != "wh-000001"] == []
+
+
+def test_pack_fading_faster_than_its_age_is_found_against_peers_of_its_age() -> None:
+    faulty = DeviceSpec(
+        device_id="rv-000001",
+        kind="robot_vacuum",
+        home_id="h-000001",
+        model="S8-Pro",
+        fw="1.0.0",
+        index=1,
+        # fading for three months before the window opens: its own runs know no
+        # healthy pack
+        fault=fault_plan("RV_BATTERY_AGING", START - timedelta(days=90), 130),
+    )
+    fleet = _fleet("robot_vacuum", "S8-Pro", "rv", 20, faulty, days=50, seed=8)
+    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
+    fading = [r for r in reports if r.device_id == "rv-000001"]
+    assert [r.fault_code for r in fading] == ["RV_BATTERY_AGING"]
+    assert fading[0].evidence["detector"] == "peer_reference"
+    assert fading[0].evidence["peer_deviation"]["battery_full_capacity_mah"] <= -5.0
+    failure_at = fleet.labels()["rv-000001"]["failure_at"]
+    assert failure_at is not None
+    assert fading[0].detected_at < datetime.fromisoformat(failure_at)
+    assert [r for r in reports if r.device_id != "rv-000001"] == []
+
+
+def _wash(device_id: str, day: float, fill_s: float, rng: np.random.Generator) -> Telemetry:
+    return Telemetry(
+        device_id=device_id,
+        ts=START + timedelta(days=day),
+        kind="washing_machine",
+        model="XQG100-B14",
+        metrics={
+            "drum_vibration_rms_g": float(rng.normal(0.30, 0.02)),
+            "motor_current_a": float(rng.normal(1.2, 0.05)),
+            "fill_time_s": fill_s * float(rng.normal(1.0, 0.03)),
+            "drain_time_s": float(rng.normal(70.0, 2.0)),
+            "heat_time_s": float(rng.normal(900.0, 40.0)),
+            "spin_rpm": 1200.0,
+            "water_temp_c": 40.0,
+        },
+        state={"program": "cotton"},
+    )
+
+
+def test_machine_far_outside_its_peers_is_ticketed_on_its_first_judged_cycle() -> None:
+    rng = np.random.default_rng(4)
+    engine = FaultEngine()
+    for day in range(4):
+        for i in range(2, 13):
+            assert engine.observe(_wash(f"wm-{i:06d}", day + i / 100, 240.0, rng)) == []
+    # the inlet valve passes a third of the water it should: fill takes 3x as long
+    tickets_at = [
+        cycle for cycle in range(1, 7) if engine.observe(_wash("wm-000001", 4 + cycle, 720.0, rng))
+    ]
+    # three cycles give the machine a level; twenty peer spreads out, that cycle decides
+    # (one bucket counts as at most three)
+    assert tickets_at == [3]
