@@ -29,6 +29,9 @@ _MIN_SEEN = 3
 _DAY = 86400.0
 _HISTORY_DAYS = 64
 _TAU = 2.0 * math.pi / _DAY
+# a recurring state is overdue past this many times its longest interval so far: a
+# timer counted from sampled reports jitters by a report or two
+_OVERDUE = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,11 @@ class DeviceModel:
         self.switch_sums: dict[str, float] = {}
         self.switch_counts: dict[str, int] = {}
         self.prev_state: Mapping[str, StateValue] = {}
+        # feature -> seconds counted since the state last had its value (absent until it
+        # had), and the longest such count that ended in the value
+        self.since: dict[str, float] = {}
+        self.longest: dict[str, float] = {}
+        self.since_prev: tuple[float, Mapping[str, StateValue]] | None = None
         self.state: Mapping[str, StateValue] = {}
         self.history: deque[Snapshot] = deque(maxlen=_HISTORY_DAYS)
         self.day = -1
@@ -147,10 +155,32 @@ class DeviceModel:
             self.all_count += 1
         if profile.switches:
             self._read_switches(metrics, state)
+        if profile.since:
+            self._count_since(ts, state)
         if self.per_cycle:
             self.bucket_end = ts
             return self._close()
         return closed
+
+    def _count_since(self, ts: float, state: Mapping[str, StateValue]) -> None:
+        prev = self.since_prev
+        for since in self.profile.since:
+            name = since.name
+            if state.get(since.key) == since.value:
+                counted = self.since.get(name)
+                entering = prev is None or prev[1].get(since.key) != since.value
+                # an interval ends where the state is entered, not at each of its reports
+                if entering and counted is not None and counted > self.longest.get(name, -1.0):
+                    self.longest[name] = counted
+                self.since[name] = 0.0
+            elif (
+                name in self.since
+                and prev is not None
+                and ts > prev[0]
+                and (since.counting is None or prev[1].get(since.key) == since.counting)
+            ):
+                self.since[name] += ts - prev[0]
+        self.since_prev = (ts, state)
 
     def _read_switches(self, metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> None:
         previous = self.prev_state
@@ -173,6 +203,8 @@ class DeviceModel:
             means.update({f"all_{k}": v * inv_all for k, v in self.all_sums.items()})
         for name, count in self.switch_counts.items():
             means[name] = self.switch_sums[name] / count
+        for name, longest in self.longest.items():
+            means[name] = max(0.0, self.since[name] - _OVERDUE * longest) / 3600.0
         return means
 
     def _close(self) -> BucketResult | None:

@@ -16,7 +16,7 @@ from typing import Final
 
 from device_adapters import StateValue
 
-__all__ = ["PROFILES", "AtSwitch", "Derived", "KindProfile", "generic_profile"]
+__all__ = ["PROFILES", "AtSwitch", "Derived", "KindProfile", "SinceState", "generic_profile"]
 
 Means = Mapping[str, float]
 Gate = Callable[[Mapping[str, float], Mapping[str, StateValue]], bool]
@@ -113,6 +113,35 @@ class AtSwitch:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SinceState:
+    """How overdue a recurring state is (0 while it comes on time).
+
+    Hours since the state last had a value, beyond 1.5 times the longest interval
+    between two such states seen so far.
+
+    A refrigerator's defrost timer counts compressor running time (a defrost every 8-12
+    hours of running); when the heater fails the defrosts stop at once, long before the
+    ice warms the freezer. Counted in running hours the healthy interval has a fixed
+    top whatever the weather (in wall-clock hours it would stretch on every cool night),
+    so a healthy device reads 0 and a stopped timer a growing excess. The feature
+    exists only once two such states have been seen (a model that never reports its
+    defrosts must not look as if it had stopped).
+
+    Attributes:
+        name: the feature name.
+        key: the state key.
+        value: the value waited for.
+        counting: when set, only time spent with the key at this value counts (the
+            time between two reports counts when the earlier one had it).
+    """
+
+    name: str
+    key: str
+    value: str
+    counting: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KindProfile:
     """How one device kind is watched.
 
@@ -126,6 +155,7 @@ class KindProfile:
         always: metrics averaged over every sample (not only active ones), as ``all_<m>``.
         switches: features read where a state switches (their mean over the bucket's
             switches; absent from buckets without one).
+        since: hours since a state last had a value (see :class:`SinceState`).
         context: metrics that explain normal variation (regressors, not watched).
         context_free: features normalised by physics so that context does not move
             them; their normal is their own learned level. A regression would only
@@ -157,6 +187,7 @@ class KindProfile:
     derived: tuple[Derived, ...] = ()
     always: tuple[str, ...] = ()
     switches: tuple[AtSwitch, ...] = ()
+    since: tuple[SinceState, ...] = ()
     context: tuple[str, ...] = ()
     context_free: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()
@@ -177,6 +208,7 @@ class KindProfile:
             *(d.name for d in self.derived),
             *(f"all_{m}" for m in self.always),
             *(w.name for w in self.switches),
+            *(w.name for w in self.since),
         )
 
 
@@ -265,7 +297,12 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
                 divide_by="compressor_duty_pct",
             ),
         ),
+        since=(
+            SinceState(name="defrost_overdue_h", key="mode", value="defrost", counting="cooling"),
+        ),
         context=("ambient_temp_c", "door_open_count"),
+        # 0 while the defrosts come on time, whatever the weather
+        context_free=("defrost_overdue_h",),
     ),
     "washing_machine": KindProfile(
         kind="washing_machine",

@@ -108,17 +108,17 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         kind=_FR,
         required={"compressor_duty_pct": +1},
         support={"fridge_temp_c": +1},
-        against={"evaporator_temp_c": -1, "running_current_a": +1},
+        against={"evaporator_temp_c": -1, "running_current_a": +1, "defrost_overdue_h": +1},
         key="compressor_duty_pct",
         threshold_scale=1.3,
     ),
-    # ice on the evaporator: colder coil, warmer freezer
+    # the defrosts stop, then ice on the evaporator: colder coil, warmer freezer
     Signature(
         code="FR_DEFROST_FAILURE",
         kind=_FR,
-        required={"evaporator_temp_c": -1, "freezer_temp_c": +1},
-        support={"compressor_duty_pct": +1},
-        key="freezer_temp_c",
+        required={"defrost_overdue_h": +1},
+        support={"evaporator_temp_c": -1, "freezer_temp_c": +1, "compressor_duty_pct": +1},
+        key="defrost_overdue_h",
     ),
     # no heat rejection: the compressor runs flat out and both compartments warm within
     # hours (a gasket warms the fridge compartment over weeks, the freezer last); the

@@ -153,3 +153,81 @@ def test_machine_far_outside_its_peers_is_ticketed_on_its_first_judged_cycle() -
     # three cycles give the machine a level; twenty peer spreads out, that cycle decides
     # (one bucket counts as at most three)
     assert tickets_at == [3]
+
+
+def _fridge_report(model: DeviceModel, minute: float, mode: str) -> None:
+    running = mode == "cooling"
+    model.observe(
+        START.timestamp() + minute * 60.0,
+        {
+            "fridge_temp_c": 4.0,
+            "freezer_temp_c": -18.0,
+            "ambient_temp_c": 24.0,
+            "evaporator_temp_c": -25.0 if running else -12.0,
+            "compressor_current_a": 1.05 if running else 0.0,
+            "compressor_duty_pct": 45.0,
+            "door_open_count": 0.0,
+        },
+        {"power": "on", "mode": mode},
+    )
+
+
+def _run_fridge(model: DeviceModel, start_min: float, hours: float, *, defrost: bool) -> float:
+    """Alternate 5-minute reports of cooling and idle; end with a 15-minute defrost."""
+    minute = start_min
+    for i in range(int(hours * 12)):
+        _fridge_report(model, minute, "cooling" if i % 2 == 0 else "idle")
+        minute += 5.0
+    if defrost:
+        for _ in range(3):
+            _fridge_report(model, minute, "defrost")
+            minute += 5.0
+    return minute
+
+
+def test_defrost_overdue_is_zero_while_defrosts_come_on_time_and_grows_when_they_stop() -> None:
+    model = DeviceModel(PROFILES["refrigerator"], EngineConfig())
+    minute = _run_fridge(model, 0.0, 20.0, defrost=True)  # first defrost: no interval yet
+    closed = model._close()
+    assert closed is not None
+    assert "defrost_overdue_h" not in closed.values
+    for _ in range(3):  # on time: every 20 hours, 10 of them running
+        minute = _run_fridge(model, minute, 20.0, defrost=True)
+        closed = model._close()
+        assert closed is not None
+        assert closed.values["defrost_overdue_h"] == 0.0
+    # the heater fails: 40 hours (20 running) with no defrost, 5 running hours past
+    # 1.5 times the longest interval
+    _run_fridge(model, minute, 40.0, defrost=False)
+    closed = model._close()
+    assert closed is not None
+    assert abs(closed.values["defrost_overdue_h"] - 5.0) < 0.2
+
+
+def test_fridge_that_never_reports_defrosts_has_no_overdue_feature() -> None:
+    model = DeviceModel(PROFILES["refrigerator"], EngineConfig())
+    _run_fridge(model, 0.0, 100.0, defrost=False)
+    closed = model._close()
+    assert closed is not None
+    assert "defrost_overdue_h" not in closed.values
+
+
+def test_stopped_defrosts_are_ticketed_as_defrost_failure_before_the_freezer_warms() -> None:
+    faulty = DeviceSpec(
+        device_id="fr-000001",
+        kind="refrigerator",
+        home_id="h-000001",
+        model="BCD-470WP",
+        fw="1.0.0",
+        index=1,
+        fault=fault_plan("FR_DEFROST_FAILURE", START + timedelta(days=12), 10),
+    )
+    fleet = _fleet("refrigerator", "BCD-470WP", "fr", 6, faulty, days=30, seed=3)
+    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
+    iced = [r for r in reports if r.device_id == "fr-000001"]
+    assert [r.fault_code for r in iced] == ["FR_DEFROST_FAILURE"]
+    assert iced[0].evidence["drift"]["defrost_overdue_h"] >= 5.0
+    failure_at = fleet.labels()["fr-000001"]["failure_at"]
+    assert failure_at is not None
+    assert iced[0].detected_at < datetime.fromisoformat(failure_at) - timedelta(days=1)
+    assert [r for r in reports if r.device_id != "fr-000001"] == []
