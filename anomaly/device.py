@@ -32,6 +32,8 @@ _TAU = 2.0 * math.pi / _DAY
 # a recurring state is overdue past this many times its longest interval so far: a
 # timer counted from sampled reports jitters by a report or two
 _OVERDUE = 1.5
+# successive differences a ripple needs in a bucket
+_MIN_RIPPLE = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,10 @@ class DeviceModel:
         self.since: dict[str, float] = {}
         self.longest: dict[str, float] = {}
         self.since_prev: tuple[float, Mapping[str, StateValue]] | None = None
+        # successive differences within a bucket only: across an idle gap the load moved
+        self.ripple_last: dict[str, float] = {}
+        self.ripple_sums: dict[str, float] = {}
+        self.ripple_counts: dict[str, int] = {}
         self.state: Mapping[str, StateValue] = {}
         self.history: deque[Snapshot] = deque(maxlen=_HISTORY_DAYS)
         self.day = -1
@@ -146,6 +152,8 @@ class DeviceModel:
                 sums[key] = sums.get(key, 0.0) + value
             self.count += 1
             self.state = state
+            if profile.ripple:
+                self._add_ripple(metrics)
         if profile.always:
             all_sums = self.all_sums
             for key in profile.always:
@@ -161,6 +169,18 @@ class DeviceModel:
             self.bucket_end = ts
             return self._close()
         return closed
+
+    def _add_ripple(self, metrics: Mapping[str, float]) -> None:
+        last = self.ripple_last
+        for name in self.profile.ripple:
+            value = metrics.get(name)
+            if value is None:
+                continue
+            before = last.get(name)
+            if before is not None:
+                self.ripple_sums[name] = self.ripple_sums.get(name, 0.0) + abs(value - before)
+                self.ripple_counts[name] = self.ripple_counts.get(name, 0) + 1
+            last[name] = value
 
     def _count_since(self, ts: float, state: Mapping[str, StateValue]) -> None:
         prev = self.since_prev
@@ -203,6 +223,9 @@ class DeviceModel:
             means.update({f"all_{k}": v * inv_all for k, v in self.all_sums.items()})
         for name, count in self.switch_counts.items():
             means[name] = self.switch_sums[name] / count
+        for name, count in self.ripple_counts.items():
+            if count >= _MIN_RIPPLE:
+                means[f"ripple_{name}"] = self.ripple_sums[name] / count
         for name, longest in self.longest.items():
             means[name] = max(0.0, self.since[name] - _OVERDUE * longest) / 3600.0
         return means
@@ -213,6 +236,8 @@ class DeviceModel:
         self.sums, self.count, self.all_sums, self.all_count = {}, 0, {}, 0
         if self.switch_counts:
             self.switch_sums, self.switch_counts = {}, {}
+        if self.ripple_last:
+            self.ripple_last, self.ripple_sums, self.ripple_counts = {}, {}, {}
         if means is None:
             return None
         profile = self.profile

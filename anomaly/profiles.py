@@ -156,6 +156,9 @@ class KindProfile:
         switches: features read where a state switches (their mean over the bucket's
             switches; absent from buckets without one).
         since: hours since a state last had a value (see :class:`SinceState`).
+        ripple: metrics whose report-to-report jitter is a feature, ``ripple_<m>``: the
+            mean absolute difference between successive active reports in the bucket
+            (a worn bearing makes a fan's speed ripple long before it slows it).
         context: metrics that explain normal variation (regressors, not watched).
         context_free: features normalised by physics so that context does not move
             them; their normal is their own learned level. A regression would only
@@ -188,6 +191,7 @@ class KindProfile:
     always: tuple[str, ...] = ()
     switches: tuple[AtSwitch, ...] = ()
     since: tuple[SinceState, ...] = ()
+    ripple: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
     context_free: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()
@@ -209,6 +213,7 @@ class KindProfile:
             *(f"all_{m}" for m in self.always),
             *(w.name for w in self.switches),
             *(w.name for w in self.since),
+            *(f"ripple_{m}" for m in self.ripple),
         )
 
 
@@ -271,9 +276,12 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
                 power_of=("indoor_fan_rpm", 0.4),
             ),
         ),
+        ripple=("indoor_fan_rpm",),
         context=("outdoor_temp_c", "setpoint_c"),
-        context_free=("airflow_ratio",),
-        peers=("airflow_ratio",),
+        # the fan's ripple is its bearing's and its controller's, whatever the weather
+        context_free=("airflow_ratio", "ripple_indoor_fan_rpm"),
+        # the airflow index and the fan's ripple are the unit's, not the home's
+        peers=("airflow_ratio", "ripple_indoor_fan_rpm"),
         peer_mode="mode",
         peer_split=frozenset({"airflow_ratio"}),
         split_key="mode",

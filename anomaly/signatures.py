@@ -84,13 +84,18 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         },
         key="airflow_ratio",
     ),
+    # a worn bearing makes the fan's speed ripple, then drags it down
     Signature(
         code="AC_FAN_BEARING_WEAR",
         kind=_AC,
-        required={"indoor_fan_rpm": -1},
-        support={"airflow_ratio": +1},
-        key="indoor_fan_rpm",
-        threshold_scale=3.5,
+        required={"ripple_indoor_fan_rpm": +1},
+        support={"indoor_fan_rpm": -1},
+        # a fan sped up by the load ripples with it; a dragging one does not speed up
+        against={"indoor_fan_rpm": +1},
+        key="ripple_indoor_fan_rpm",
+        # the ripple of a worn bearing grows several-fold; a hot afternoon's changing
+        # load adds a little
+        threshold_scale=2.0,
     ),
     # a weak run capacitor: more current for the same cooling. More current that comes
     # with a colder coil is more load (a heat wave, a full house), not the capacitor
@@ -164,13 +169,14 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         against={"pump_current_a": +1},
         key="inlet_pressure_kpa",
     ),
-    # a worn pump boosts less over the same mains pressure and draws a little more
+    # a worn pump boosts less over the same mains pressure and draws a little more; a
+    # pump starved by a loaded pre-filter also boosts less, but draws less
     Signature(
         code="WP_PUMP_WEAR",
         kind=_WP,
         required={"boost_kpa": -1},
         support={"pump_current_a": +1, "flow_lpm": -1, "pump_pressure_kpa": -1},
-        against={"inlet_pressure_kpa": -1},
+        against={"inlet_pressure_kpa": -1, "pump_current_a": -1},
         key="boost_kpa",
     ),
     # scale insulates the element: same current, slower heating

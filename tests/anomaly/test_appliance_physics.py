@@ -3,6 +3,7 @@ battery that fades faster than its age explains, a fault far outside the peers."
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -231,3 +232,45 @@ def test_stopped_defrosts_are_ticketed_as_defrost_failure_before_the_freezer_war
     assert failure_at is not None
     assert iced[0].detected_at < datetime.fromisoformat(failure_at) - timedelta(days=1)
     assert [r for r in reports if r.device_id != "fr-000001"] == []
+
+
+def test_fan_ripple_is_the_mean_step_between_successive_running_reports() -> None:
+    model = DeviceModel(PROFILES["air_conditioner"], EngineConfig())
+    rpms = [1000.0, 1010.0, 990.0, 1000.0, 1030.0, 1000.0]
+    for i, rpm in enumerate(rpms):
+        model.observe(
+            START.timestamp() + 300.0 * i,
+            {
+                "indoor_temp_c": 26.0,
+                "setpoint_c": 24.0,
+                "outdoor_temp_c": 33.0,
+                "supply_air_temp_c": 14.0,
+                "evaporator_temp_c": 8.0,
+                "compressor_current_a": 4.0,
+                "indoor_fan_rpm": rpm,
+                "suction_pressure_kpa": 1050.0,
+            },
+            {"power": "on", "mode": "cool"},
+        )
+    closed = model._close()
+    assert closed is not None
+    steps = [abs(b - a) for a, b in itertools.pairwise(rpms)]
+    assert closed.values["ripple_indoor_fan_rpm"] == sum(steps) / len(steps)
+
+
+def test_worn_fan_bearing_is_ticketed_from_its_ripple_weeks_before_the_fan_stalls() -> None:
+    faulty = DeviceSpec(
+        device_id="ac-000001",
+        kind="air_conditioner",
+        home_id="h-000001",
+        model="KFR-35GW",
+        fw="1.0.0",
+        index=1,
+        fault=fault_plan("AC_FAN_BEARING_WEAR", START + timedelta(days=8), 45),
+    )
+    fleet = _fleet("air_conditioner", "KFR-35GW", "ac", 5, faulty, days=40, seed=12)
+    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
+    worn = [r for r in reports if r.device_id == "ac-000001"]
+    assert [r.fault_code for r in worn] == ["AC_FAN_BEARING_WEAR"]
+    assert worn[0].detected_at < START + timedelta(days=30)
+    assert [r for r in reports if r.device_id != "ac-000001"] == []
