@@ -18,7 +18,8 @@ leaves the store off (no store buffer at all).
 
 Prints both rates and the ratio (target >= 0.5), two gateway processes on a shared
 subscription against one (target >= 1.6x), and the gateway's peak RSS (target < 150 MB).
-Run: ``python bench/ingest.py --messages 100000`` (``--protocol 3.1.1`` for MQTT 3.1.1).
+Run: ``python bench/ingest.py --messages 100000`` (``--protocol 3.1.1`` for MQTT 3.1.1,
+``--runs 3`` for the median of three runs: single runs on a two-core machine vary).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -255,6 +257,9 @@ def main() -> None:
         help="'victoria' (start a private VictoriaMetrics), an InfluxDB-API URL, or '-' (off)",
     )
     parser.add_argument("--protocol", default="5", choices=["5", "3.1.1"])
+    parser.add_argument(
+        "--runs", type=int, default=1, help="repeat the measurements; print each and the medians"
+    )
     args = parser.parse_args()
     os.environ["AFTERCARE_MQTT__PROTOCOL"] = args.protocol
     n = args.messages
@@ -265,17 +270,29 @@ def main() -> None:
         victoria = None
         if args.store == "victoria":
             victoria, args.store = start_victoria(work)
+        runs: list[tuple[float, float, float, float]] = []
         try:
-            paho_rate, _ = run_frozen(
-                [[sys.executable, "-c", PAHO_CHILD, str(port), str(n), args.protocol]], port, batch
-            )
-            one = [gateway_cmd(port, work / "gw", "bench-gw", n, "-", args.store)]
-            one_rate, rss = run_frozen(one, port, batch)
-            two = [
-                gateway_cmd(port, work / f"s{i}", f"bench-s{i}", n, "bench", args.store)
-                for i in (1, 2)
-            ]
-            two_rate, _ = run_frozen(two, port, batch)
+            for run in range(args.runs):
+                paho_rate, _ = run_frozen(
+                    [[sys.executable, "-c", PAHO_CHILD, str(port), str(n), args.protocol]],
+                    port,
+                    batch,
+                )
+                one = [gateway_cmd(port, work / f"gw{run}", "bench-gw", n, "-", args.store)]
+                one_rate, rss = run_frozen(one, port, batch)
+                two = [
+                    gateway_cmd(port, work / f"s{run}-{i}", f"bench-s{i}", n, "bench", args.store)
+                    for i in (1, 2)
+                ]
+                two_rate, _ = run_frozen(two, port, batch)
+                runs.append((paho_rate, one_rate, two_rate, rss))
+                if args.runs > 1:
+                    print(
+                        f"run {run + 1}: paho {paho_rate:,.0f} msg/s, gateway {one_rate:,.0f}"
+                        f" (ratio {one_rate / paho_rate:.2f}), two {two_rate:,.0f}"
+                        f" ({two_rate / one_rate:.2f}x), RSS {rss:.0f} MB",
+                        flush=True,
+                    )
             stored = stored_points(args.store) if victoria is not None else None
         finally:
             broker.terminate()
@@ -285,12 +302,16 @@ def main() -> None:
                 victoria.wait(30)
     print(
         f"messages: {n} from {args.devices} devices (QoS 0 publish, QoS 1 subscription,"
-        f" MQTT {args.protocol})"
+        f" MQTT {args.protocol})" + (f", median of {args.runs} runs" if args.runs > 1 else "")
     )
+    paho_rate = statistics.median(r[0] for r in runs)
+    one_rate = statistics.median(r[1] for r in runs)
+    two_rate = statistics.median(r[2] for r in runs)
+    ratio = statistics.median(r[1] / r[0] for r in runs)
+    scaling = statistics.median(r[2] / r[1] for r in runs)
+    rss = max(r[3] for r in runs)
     print(f"paho no-op subscriber: {paho_rate:,.0f} msg/s")
-    ratio = one_rate / paho_rate
     print(f"gateway, 1 process:    {one_rate:,.0f} msg/s  ratio {ratio:.2f} (target >= 0.5)")
-    scaling = two_rate / one_rate
     print(f"gateway, 2 processes:  {two_rate:,.0f} msg/s  {scaling:.2f}x one (target >= 1.6)")
     print(f"gateway peak RSS, {args.devices} devices: {rss:.0f} MB (target < 150)")
     if args.store == "-":
@@ -298,10 +319,10 @@ def main() -> None:
     elif stored is None:
         print(f"telemetry store: {args.store}")
     else:
-        # both gateway phases write every message's point: 2 n written in all
+        # both gateway phases of every run write every message's point
         print(
             f"telemetry store: private VictoriaMetrics, {stored:,} indoor_temp_c points"
-            f" read back of {2 * n:,} written"
+            f" read back of {2 * n * args.runs:,} written"
         )
 
 
