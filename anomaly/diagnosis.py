@@ -41,8 +41,6 @@ def match_signatures(
     drift: Mapping[str, float],
     threshold: float,
     excluded: frozenset[str] = frozenset(),
-    *,
-    peers: bool = False,
 ) -> list[Match]:
     """Signatures that fit ``drift``, best first.
 
@@ -51,13 +49,12 @@ def match_signatures(
         drift: feature -> signed drift.
         threshold: what a required feature must reach in its direction.
         excluded: features not to trust (a stuck sensor feeds them).
-        peers: ``drift`` is a deviation from the peers (their thresholds apply).
     """
     out: list[Match] = []
     for sig in signatures:
         score = 0.0
         ok = True
-        needed = threshold * sig.scale(peers=peers)
+        needed = threshold * sig.threshold_scale
         for name, direction in sig.required.items():
             d = drift.get(name)
             if d is None or name in excluded or _agree(direction, d) < needed:

@@ -354,7 +354,7 @@ class FaultEngine:
         cfg = self.config
         candidates = [s for s in dev.signatures if all(n in profile.peers for n in s.required)]
         matches = match_signatures(
-            candidates, deviation, cfg.peer_threshold, frozenset(dev.stuck.stuck), peers=True
+            candidates, deviation, cfg.peer_threshold, frozenset(dev.stuck.stuck)
         )
         step = 1.0
         if matches:
@@ -363,7 +363,7 @@ class FaultEngine:
             # spreads long is not noise (the level is a median, so one odd cycle
             # cannot do this alone)
             top = matches[0].signature
-            needed = cfg.peer_threshold * top.scale(peers=True)
+            needed = cfg.peer_threshold * top.threshold_scale
             strength = min(abs(deviation[n]) for n in top.required) / needed
             step = min(max(strength, 1.0), _MAX_PEER_STEP)
         best = self._open_episode(dev, dev.peer_counts, matches, model, result.ts, step)

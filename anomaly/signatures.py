@@ -32,8 +32,6 @@ class Signature:
         threshold_scale: multiplies the engine's threshold for this fault's required
             features (features that follow the weather and the household's week, such as
             fan speed and compressor current, need more evidence than approach ratios).
-        peer_threshold_scale: the same against the peer reference (default:
-            ``threshold_scale``).
     """
 
     code: str
@@ -44,13 +42,6 @@ class Signature:
     against: Mapping[str, int] = field(default_factory=dict)
     sudden: bool = False
     threshold_scale: float = 1.0
-    peer_threshold_scale: float | None = None
-
-    def scale(self, *, peers: bool = False) -> float:
-        """The threshold multiplier for the own-baseline or the peer path."""
-        if peers and self.peer_threshold_scale is not None:
-            return self.peer_threshold_scale
-        return self.threshold_scale
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -224,10 +215,6 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         kind=_RV,
         required={"main_brush_current_a": +1},
         key="main_brush_current_a",
-        # the motor stalls at several times its healthy current: well beyond the peers'
-        # spread (carpets) it is wear long before the stall; a heavy user's own runs vary
-        # more, so only the peer threshold is lower
-        peer_threshold_scale=0.6,
     ),
     # less air through a blocked filter unloads the fan: it spins faster
     Signature(
