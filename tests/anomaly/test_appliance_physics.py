@@ -11,20 +11,39 @@ import numpy as np
 from anomaly.config import EngineConfig
 from anomaly.device import DeviceModel
 from anomaly.engine import FaultEngine
+from anomaly.fault_report import FaultReport
 from anomaly.profiles import PROFILES
 from device_adapters import NativeAdapter, Telemetry
+from firmware_sim.faults import FaultPlan
 from firmware_sim.fleet import Fleet, FleetSpec
 from firmware_sim.spec import DeviceSpec, fault_plan
 from gateway.pipeline import Pipeline
 from tests.anomaly.conftest import run_fleet
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
+_PREFIX = {
+    "air_conditioner": "ac",
+    "refrigerator": "fr",
+    "robot_vacuum": "rv",
+    "water_heater": "wh",
+}
 
 
-def _fleet(
-    kind: str, model: str, prefix: str, n: int, faulty: DeviceSpec | None, days: float, seed: int
-) -> Fleet:
-    devices = [
+def _run_with_fault(
+    kind: str,
+    model: str,
+    n: int,
+    fault: FaultPlan,
+    *,
+    days: float,
+    seed: int,
+) -> tuple[Fleet, list[FaultReport], list[FaultReport]]:
+    """Run ``n`` devices of one model, the first with ``fault``, through the pipeline.
+
+    Returns the fleet, the faulty device's reports and everyone else's.
+    """
+    prefix = _PREFIX[kind]
+    devices = tuple(
         DeviceSpec(
             device_id=f"{prefix}-{i:06d}",
             kind=kind,
@@ -32,12 +51,18 @@ def _fleet(
             model=model,
             fw="1.0.0",
             index=i,
+            fault=fault if i == 1 else None,
         )
-        for i in range(2, n + 1)
-    ]
-    if faulty is not None:
-        devices.insert(0, faulty)
-    return Fleet(FleetSpec(devices=tuple(devices), start=START, days=days, seed=seed))
+        for i in range(1, n + 1)
+    )
+    fleet = Fleet(FleetSpec(devices=devices, start=START, days=days, seed=seed))
+    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
+    faulty = f"{prefix}-000001"
+    return (
+        fleet,
+        [r for r in reports if r.device_id == faulty],
+        [r for r in reports if r.device_id != faulty],
+    )
 
 
 def test_cutoff_offset_is_read_where_the_element_switches_off() -> None:
@@ -76,18 +101,14 @@ def test_cutoff_offset_is_read_where_the_element_switches_off() -> None:
 
 
 def test_drifting_thermostat_is_ticketed_before_it_fails_and_its_peers_are_not() -> None:
-    faulty = DeviceSpec(
-        device_id="wh-000001",
-        kind="water_heater",
-        home_id="h-000001",
-        model="EC6002-Y5",
-        fw="1.0.0",
-        index=1,
-        fault=fault_plan("WH_THERMOSTAT_DRIFT", START + timedelta(days=6), 30),
+    fleet, drifting, others = _run_with_fault(
+        "water_heater",
+        "EC6002-Y5",
+        10,
+        fault_plan("WH_THERMOSTAT_DRIFT", START + timedelta(days=6), 30),
+        days=40,
+        seed=21,
     )
-    fleet = _fleet("water_heater", "EC6002-Y5", "wh", 10, faulty, days=40, seed=21)
-    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
-    drifting = [r for r in reports if r.device_id == "wh-000001"]
     assert [r.fault_code for r in drifting] == ["WH_THERMOSTAT_DRIFT"]
     assert "cutoff_offset_c" in drifting[0].evidence.get(
         "drift", drifting[0].evidence.get("peer_deviation", {})
@@ -95,31 +116,27 @@ def test_drifting_thermostat_is_ticketed_before_it_fails_and_its_peers_are_not()
     failure_at = fleet.labels()["wh-000001"]["failure_at"]
     assert failure_at is not None
     assert drifting[0].detected_at < datetime.fromisoformat(failure_at) - timedelta(days=3)
-    assert [r for r in reports if r.device_id != "wh-000001"] == []
+    assert others == []
 
 
 def test_pack_fading_faster_than_its_age_is_found_against_peers_of_its_age() -> None:
-    faulty = DeviceSpec(
-        device_id="rv-000001",
-        kind="robot_vacuum",
-        home_id="h-000001",
-        model="S8-Pro",
-        fw="1.0.0",
-        index=1,
+    fleet, fading, others = _run_with_fault(
+        "robot_vacuum",
+        "S8-Pro",
+        20,
         # fading for three months before the window opens: its own runs know no
         # healthy pack
-        fault=fault_plan("RV_BATTERY_AGING", START - timedelta(days=90), 130),
+        fault_plan("RV_BATTERY_AGING", START - timedelta(days=90), 130),
+        days=50,
+        seed=8,
     )
-    fleet = _fleet("robot_vacuum", "S8-Pro", "rv", 20, faulty, days=50, seed=8)
-    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
-    fading = [r for r in reports if r.device_id == "rv-000001"]
     assert [r.fault_code for r in fading] == ["RV_BATTERY_AGING"]
     assert fading[0].evidence["detector"] == "peer_reference"
     assert fading[0].evidence["peer_deviation"]["battery_full_capacity_mah"] <= -5.0
     failure_at = fleet.labels()["rv-000001"]["failure_at"]
     assert failure_at is not None
     assert fading[0].detected_at < datetime.fromisoformat(failure_at)
-    assert [r for r in reports if r.device_id != "rv-000001"] == []
+    assert others == []
 
 
 def _wash(device_id: str, day: float, fill_s: float, rng: np.random.Generator) -> Telemetry:
@@ -214,24 +231,20 @@ def test_fridge_that_never_reports_defrosts_has_no_overdue_feature() -> None:
 
 
 def test_stopped_defrosts_are_ticketed_as_defrost_failure_before_the_freezer_warms() -> None:
-    faulty = DeviceSpec(
-        device_id="fr-000001",
-        kind="refrigerator",
-        home_id="h-000001",
-        model="BCD-470WP",
-        fw="1.0.0",
-        index=1,
-        fault=fault_plan("FR_DEFROST_FAILURE", START + timedelta(days=12), 10),
+    fleet, iced, others = _run_with_fault(
+        "refrigerator",
+        "BCD-470WP",
+        6,
+        fault_plan("FR_DEFROST_FAILURE", START + timedelta(days=12), 10),
+        days=30,
+        seed=3,
     )
-    fleet = _fleet("refrigerator", "BCD-470WP", "fr", 6, faulty, days=30, seed=3)
-    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
-    iced = [r for r in reports if r.device_id == "fr-000001"]
     assert [r.fault_code for r in iced] == ["FR_DEFROST_FAILURE"]
     assert iced[0].evidence["drift"]["defrost_overdue_h"] >= 5.0
     failure_at = fleet.labels()["fr-000001"]["failure_at"]
     assert failure_at is not None
     assert iced[0].detected_at < datetime.fromisoformat(failure_at) - timedelta(days=1)
-    assert [r for r in reports if r.device_id != "fr-000001"] == []
+    assert others == []
 
 
 def test_fan_ripple_is_the_mean_step_between_successive_running_reports() -> None:
@@ -259,18 +272,14 @@ def test_fan_ripple_is_the_mean_step_between_successive_running_reports() -> Non
 
 
 def test_worn_fan_bearing_is_ticketed_from_its_ripple_weeks_before_the_fan_stalls() -> None:
-    faulty = DeviceSpec(
-        device_id="ac-000001",
-        kind="air_conditioner",
-        home_id="h-000001",
-        model="KFR-35GW",
-        fw="1.0.0",
-        index=1,
-        fault=fault_plan("AC_FAN_BEARING_WEAR", START + timedelta(days=8), 45),
+    _, worn, others = _run_with_fault(
+        "air_conditioner",
+        "KFR-35GW",
+        5,
+        fault_plan("AC_FAN_BEARING_WEAR", START + timedelta(days=8), 45),
+        days=40,
+        seed=12,
     )
-    fleet = _fleet("air_conditioner", "KFR-35GW", "ac", 5, faulty, days=40, seed=12)
-    reports = run_fleet(fleet, Pipeline([NativeAdapter()], FaultEngine()))
-    worn = [r for r in reports if r.device_id == "ac-000001"]
     assert [r.fault_code for r in worn] == ["AC_FAN_BEARING_WEAR"]
     assert worn[0].detected_at < START + timedelta(days=30)
-    assert [r for r in reports if r.device_id != "ac-000001"] == []
+    assert others == []
