@@ -117,12 +117,13 @@ class DeviceModel:
         self.all_count = 0
         self.switch_sums: dict[str, float] = {}
         self.switch_counts: dict[str, int] = {}
+        # the previous report, for the features read across two reports (switches, since)
+        self.prev_ts: float | None = None
         self.prev_state: Mapping[str, StateValue] = {}
         # feature -> seconds counted since the state last had its value (absent until it
         # had), and the longest such count that ended in the value
         self.since: dict[str, float] = {}
         self.longest: dict[str, float] = {}
-        self.since_prev: tuple[float, Mapping[str, StateValue]] | None = None
         # successive differences within a bucket only: across an idle gap the load moved
         self.ripple_last: dict[str, float] = {}
         self.ripple_sums: dict[str, float] = {}
@@ -161,10 +162,12 @@ class DeviceModel:
                 if reading is not None:
                     all_sums[key] = all_sums.get(key, 0.0) + reading
             self.all_count += 1
-        if profile.switches:
-            self._read_switches(metrics, state)
-        if profile.since:
-            self._count_since(ts, state)
+        if profile.switches or profile.since:
+            if profile.switches:
+                self._read_switches(metrics, state)
+            if profile.since:
+                self._count_since(ts, state)
+            self.prev_ts, self.prev_state = ts, state
         if self.per_cycle:
             self.bucket_end = ts
             return self._close()
@@ -183,24 +186,23 @@ class DeviceModel:
             last[name] = value
 
     def _count_since(self, ts: float, state: Mapping[str, StateValue]) -> None:
-        prev = self.since_prev
+        prev_ts, prev_state = self.prev_ts, self.prev_state
         for since in self.profile.since:
             name = since.name
             if state.get(since.key) == since.value:
                 counted = self.since.get(name)
-                entering = prev is None or prev[1].get(since.key) != since.value
+                entering = prev_ts is None or prev_state.get(since.key) != since.value
                 # an interval ends where the state is entered, not at each of its reports
                 if entering and counted is not None and counted > self.longest.get(name, -1.0):
                     self.longest[name] = counted
                 self.since[name] = 0.0
             elif (
                 name in self.since
-                and prev is not None
-                and ts > prev[0]
-                and (since.counting is None or prev[1].get(since.key) == since.counting)
+                and prev_ts is not None
+                and ts > prev_ts
+                and (since.counting is None or prev_state.get(since.key) == since.counting)
             ):
-                self.since[name] += ts - prev[0]
-        self.since_prev = (ts, state)
+                self.since[name] += ts - prev_ts
 
     def _read_switches(self, metrics: Mapping[str, float], state: Mapping[str, StateValue]) -> None:
         previous = self.prev_state
@@ -211,7 +213,6 @@ class DeviceModel:
                     name = switch.name
                     self.switch_sums[name] = self.switch_sums.get(name, 0.0) + value
                     self.switch_counts[name] = self.switch_counts.get(name, 0) + 1
-        self.prev_state = state
 
     def _means(self) -> dict[str, float] | None:
         if self.count < self.profile.min_samples:

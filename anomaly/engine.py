@@ -337,10 +337,10 @@ class FaultEngine:
         key = profile.peer_mode
         whole = (dev.kind, telemetry.model, None)
         split = (dev.kind, telemetry.model, telemetry.state.get(key)) if key else whole
+        group_of = {n: split if n in profile.peer_split else whole for n in profile.peers}
         by_group: dict[tuple[str, str | None, StateValue | None], dict[str, float]] = {}
-        for n in profile.peers:
+        for n, group in group_of.items():
             if n in result.values:
-                group = split if n in profile.peer_split else whole
                 by_group.setdefault(group, {})[n] = result.values[n]
         if not by_group:
             return None
@@ -379,11 +379,7 @@ class FaultEngine:
                 n: round(level, 3)
                 for n in best.signature.features
                 if n in deviation
-                and (
-                    level := self.peers.peer_level(
-                        split if n in profile.peer_split else whole, n, age if n in aged else None
-                    )
-                )
+                and (level := self.peers.peer_level(group_of[n], n, age if n in aged else None))
                 is not None
             },
         }

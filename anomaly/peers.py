@@ -112,9 +112,11 @@ class PeerReference:
     ) -> dict[str, float]:
         """Record one bucket of ``device_id``; return its robust deviation per feature.
 
-        The deviation is ``(level - peer median) / peer spread``; a feature is left out
-        while the device has fewer than ``min_own`` buckets or the group fewer than
-        ``min_peers`` devices with a level.
+        The deviation is the median of the device's last ``window`` buckets, each as
+        ``(value - peer median) / peer spread`` of the group it ran in; until it has
+        ``min_own`` of those, its level in this group stands in. A feature is left out
+        while the group has fewer than ``min_peers`` devices with a level, or the device
+        neither scored buckets enough nor a level here.
 
         Args:
             group: the peer group (kind, model, mode).
