@@ -20,6 +20,7 @@ import numpy as np
 
 from anomaly.config import EngineConfig
 from anomaly.profiles import KindProfile
+from anomaly.residuals import ResidualFit
 from device_adapters import StateValue
 
 __all__ = ["BucketResult", "DeviceModel", "Snapshot"]
@@ -90,7 +91,11 @@ class DeviceModel:
         self.alpha = config.drift_alpha_cycle if self.per_cycle else config.drift_alpha
         self.protect = config.protect
         self.p = np.eye(d) / config.ridge
-        self.free = np.array([n in profile.context_free for n in self.names], dtype=bool)
+        self.residual_fits = tuple(ResidualFit(r) for r in profile.residuals)
+        free = {*profile.context_free, *(r.name for r in profile.residuals)}
+        self.free = np.array([n in free for n in self.names], dtype=bool)
+        floors = {r.name: r.noise_floor for r in profile.residuals}
+        self.noise_floor = np.array([floors.get(n, 0.0) for n in self.names])
         self.level = np.zeros(n_f)
         self.level_n = np.zeros(n_f)
         self.w = np.zeros((d, n_f))
@@ -244,11 +249,25 @@ class DeviceModel:
         profile = self.profile
         sign = profile.sign(state) if profile.sign is not None else 1.0
         values = {d.name: d.value(means, sign) for d in profile.derived}
+        fits = []
+        for fit in self.residual_fits:
+            target = means.get(fit.spec.target)
+            x = fit.regressors(means, sign) if target is not None else None
+            if target is None or x is None:
+                values[fit.spec.name] = None
+                continue
+            values[fit.spec.name] = fit.excess(x, target)
+            fits.append((fit, x, target))
         y = np.array([_pick(name, values, means) for name in self.names], dtype=float)
         context = {c: means[c] for c in profile.context if c in means}
         ctx = self._centered(context)
         phi = self._phi(ctx, state, self.bucket_end)
-        return self._update(y, phi, ctx, context)
+        result = self._update(y, phi, ctx, context)
+        # the fits learn what the baseline learns: a fault's buckets must not teach them
+        if result.learning:
+            for fit, x, target in fits:
+                fit.learn(x, target)
+        return result
 
     def _centered(self, context: Mapping[str, float]) -> np.ndarray:
         ctx = np.array([context.get(c, math.nan) for c in self.profile.context], dtype=float)
@@ -284,7 +303,7 @@ class DeviceModel:
                 n_c = ctx.size
                 phi_in[1 + n_c : 1 + 2 * n_c] = inside * inside * 0.1
                 err = np.where(present, y - np.where(self.free, self.level, phi_in @ self.w), 0.0)
-        floor = 1e-3 * np.abs(self.w[0]) + 1e-6
+        floor = 1e-3 * np.abs(self.w[0]) + 1e-6 + self.noise_floor
         z = np.clip(err / (1.2533 * self.scale + floor), -8.0, 8.0)
         # before a feature's noise scale is known its residuals are not in noise units;
         # letting them in would saturate z and inflate the drift's spread for good

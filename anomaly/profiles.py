@@ -16,7 +16,15 @@ from typing import Final
 
 from device_adapters import StateValue
 
-__all__ = ["PROFILES", "AtSwitch", "Derived", "KindProfile", "SinceState", "generic_profile"]
+__all__ = [
+    "PROFILES",
+    "AtSwitch",
+    "Derived",
+    "KindProfile",
+    "Residual",
+    "SinceState",
+    "generic_profile",
+]
 
 Means = Mapping[str, float]
 Gate = Callable[[Mapping[str, float], Mapping[str, StateValue]], bool]
@@ -142,6 +150,37 @@ class SinceState:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Residual:
+    """A metric's excess over a per-device fit on its physical drivers, in percent.
+
+    The target's bucket mean over what a recursive-least-squares fit on the drivers
+    (and their pairwise products) predicts, minus one; the fit learns while the
+    device's baseline does (:mod:`anomaly.residuals`). The feature is context-free: its
+    normal is its own level, near zero. Use it where a fault changes how much of a
+    metric a given amount of work takes, and the work is measured but varies with
+    things no context reports.
+
+    Attributes:
+        name: the feature name.
+        target: the metric explained.
+        drivers: what explains it, computed from the bucket's means.
+        interact: add the drivers' pairwise products (work at a higher head pressure).
+        noise_floor: the smallest spread (percent) the feature's noise is taken to
+            have. A simulated or very clean signal fits almost exactly, and a tenth of
+            a percent must not count as many deviations.
+        min_prediction: below this predicted target the excess is not computed (a
+            percentage of almost nothing).
+    """
+
+    name: str
+    target: str
+    drivers: tuple[Derived, ...]
+    interact: bool = True
+    noise_floor: float = 2.0
+    min_prediction: float = 0.1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KindProfile:
     """How one device kind is watched.
 
@@ -156,6 +195,8 @@ class KindProfile:
         switches: features read where a state switches (their mean over the bucket's
             switches; absent from buckets without one).
         since: hours since a state last had a value (see :class:`SinceState`).
+        residuals: features that are a metric's excess over its drivers (see
+            :class:`Residual`); context-free by construction.
         ripple: metrics whose report-to-report jitter is a feature, ``ripple_<m>``: the
             mean absolute difference between successive active reports in the bucket
             (a worn bearing makes a fan's speed ripple long before it slows it).
@@ -192,6 +233,7 @@ class KindProfile:
     switches: tuple[AtSwitch, ...] = ()
     since: tuple[SinceState, ...] = ()
     ripple: tuple[str, ...] = ()
+    residuals: tuple[Residual, ...] = ()
     context: tuple[str, ...] = ()
     context_free: tuple[str, ...] = ()
     peers: tuple[str, ...] = ()
@@ -214,6 +256,7 @@ class KindProfile:
             *(w.name for w in self.switches),
             *(w.name for w in self.since),
             *(f"ripple_{m}" for m in self.ripple),
+            *(r.name for r in self.residuals),
         )
 
 
@@ -277,6 +320,25 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
             ),
         ),
         ripple=("indoor_fan_rpm",),
+        # the current the compressor draws for the heat the coil moves (the coil's
+        # temperature difference times its conductance, ~ fan speed**0.6) at the head
+        # pressure the outdoor temperature sets: a weak capacitor's extra current
+        residuals=(
+            Residual(
+                name="current_excess_pct",
+                target="compressor_current_a",
+                drivers=(
+                    Derived(
+                        name="coil_duty",
+                        plus=("indoor_temp_c",),
+                        minus=("evaporator_temp_c",),
+                        power_of=("indoor_fan_rpm", 0.6),
+                        signed=True,
+                    ),
+                    Derived(name="outdoor", plus=("outdoor_temp_c",)),
+                ),
+            ),
+        ),
         context=("outdoor_temp_c", "setpoint_c"),
         # the fan's ripple is its bearing's and its controller's, whatever the weather
         context_free=("airflow_ratio", "ripple_indoor_fan_rpm"),

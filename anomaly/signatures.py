@@ -97,15 +97,18 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         # load adds a little
         threshold_scale=2.0,
     ),
-    # a weak run capacitor: more current for the same cooling. More current that comes
-    # with a colder coil is more load (a heat wave, a full house), not the capacitor
+    # a weak run capacitor: more current for the heat the coil moves at that outdoor
+    # temperature. More load (a heat wave, a full house) moves more heat too, so it
+    # leaves the excess alone; a leak or a clogged filter push it the other way
     Signature(
         code="AC_COMPRESSOR_CAPACITOR",
         kind=_AC,
-        required={"compressor_current_a": +1},
-        against={"indoor_fan_rpm": 0, "coil_delta_c": 0},
-        key="compressor_current_a",
-        threshold_scale=1.4,
+        required={"current_excess_pct": +1},
+        support={"compressor_current_a": +1},
+        key="current_excess_pct",
+        # a percent or two of excess wanders with how the hours mix loads; a failing
+        # capacitor's grows without end
+        threshold_scale=1.3,
     ),
     # a leaking gasket: more compressor duty for the same door openings (the context)
     Signature(

@@ -283,3 +283,21 @@ def test_worn_fan_bearing_is_ticketed_from_its_ripple_weeks_before_the_fan_stall
     assert [r.fault_code for r in worn] == ["AC_FAN_BEARING_WEAR"]
     assert worn[0].detected_at < START + timedelta(days=30)
     assert others == []
+
+
+def test_weak_capacitor_is_ticketed_from_current_beyond_the_work_before_it_fails() -> None:
+    fleet, weak, others = _run_with_fault(
+        "air_conditioner",
+        "KFR-35GW",
+        5,
+        fault_plan("AC_COMPRESSOR_CAPACITOR", START + timedelta(days=18), 25),
+        days=50,
+        seed=21,
+    )
+    failure = fleet.recording("ac-000001").failure_at
+    assert failure is not None
+    assert [r.fault_code for r in weak] == ["AC_COMPRESSOR_CAPACITOR"]
+    assert weak[0].detected_at < datetime.fromtimestamp(failure, UTC) - timedelta(days=7)
+    assert weak[0].parts[0].sku == "AC-CAPACITOR"
+    assert weak[0].evidence["drift"]["current_excess_pct"] > 0
+    assert others == []
