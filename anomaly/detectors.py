@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from anomaly.base import Constraint, DetectorBase, finite_items
+from anomaly.rls import rls_step
 
 __all__ = ["ContextResidual", "Cusum", "FrozenSignal", "PageHinkley", "RobustZScore"]
 
@@ -232,8 +233,7 @@ class ContextResidual(DetectorBase):
             first = [x.get(c, 0.0) for c in self.context]
             self.center_ = np.array([v if math.isfinite(v) else 0.0 for v in first], float)
         phi = self._vector(x)
-        p_phi = self.p_ @ phi
-        gain = p_phi / (self.forget + float(phi @ p_phi))
+        gain, p_next = rls_step(self.p_, phi, self.forget)
         for key, value in self._targets(x):
             w = self.weights_.get(key)
             if w is None:
@@ -249,7 +249,7 @@ class ContextResidual(DetectorBase):
             s[0] += a * (min(abs(resid), bound) - s[0])
             s[1] += 1.0
             w += gain * resid
-        self.p_ = (self.p_ - np.outer(gain, p_phi)) / self.forget
+        self.p_ = p_next
         self.n_ += 1
 
     def residuals(self, x: Mapping[str, float]) -> dict[str, float]:

@@ -21,6 +21,7 @@ import numpy as np
 from anomaly.config import EngineConfig
 from anomaly.profiles import KindProfile
 from anomaly.residuals import ResidualFit
+from anomaly.rls import rls_step
 from device_adapters import StateValue
 
 __all__ = ["BucketResult", "DeviceModel", "Snapshot"]
@@ -350,10 +351,8 @@ class DeviceModel:
         self.level = np.where(
             learn_level, self.level + err / np.maximum(self.level_n, 1.0), self.level
         )
-        p_phi = self.p @ phi
-        gain = p_phi / (1.0 + float(phi @ p_phi))
+        gain, self.p = rls_step(self.p, phi)
         self.w += np.outer(gain, err)
-        self.p -= np.outer(gain, p_phi)
         # a regression's residuals say nothing until it has more points than
         # parameters; a feature with its own level needs only a first point
         counted = present & (self.free if self.n <= phi.size else True) & (self.n > 0)

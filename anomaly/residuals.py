@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from anomaly.profiles import Residual
+from anomaly.rls import rls_step
 
 __all__ = ["ResidualFit"]
 
@@ -117,8 +118,6 @@ class ResidualFit:
         x = self._row(x)
         if self.n == 0:
             self.w[0] = y
-        p_x = self.p @ x
-        gain = p_x / (1.0 + float(x @ p_x))
+        gain, self.p = rls_step(self.p, x)
         self.w += gain * (y - float(x @ self.w))
-        self.p -= np.outer(gain, p_x)
         self.n += 1
