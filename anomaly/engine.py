@@ -346,9 +346,14 @@ class FaultEngine:
             return None
         age = result.context.get(profile.peer_age) if profile.peer_age else None
         aged = profile.peer_aged
+        # a machine that washes twice a month cannot wait for three cycles to have a
+        # level; two that agree will do (one far out may be a half-closed tap)
+        scored = 2 if profile.per_cycle else None
         deviation: dict[str, float] = {}
         for group, values in by_group.items():
-            deviation.update(self.peers.update(group, dev.device_id, values, age=age, aged=aged))
+            deviation.update(
+                self.peers.update(group, dev.device_id, values, age=age, aged=aged, scored=scored)
+            )
         if not deviation:
             return None
         cfg = self.config

@@ -68,6 +68,12 @@ def _theil_sen(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.median((y[j] - y[i])[ok] / dx[ok]))
 
 
+def _held(scores: deque[float]) -> float:
+    """The deviation all of a few scores agree on: the least extreme, or 0 if they disagree."""
+    lo, hi = min(scores), max(scores)
+    return lo if lo > 0.0 else hi if hi < 0.0 else 0.0
+
+
 class PeerReference:
     """Robust peer deviations per feature (see the module docstring).
 
@@ -109,6 +115,7 @@ class PeerReference:
         *,
         age: float | None = None,
         aged: frozenset[str] = frozenset(),
+        scored: int | None = None,
     ) -> dict[str, float]:
         """Record one bucket of ``device_id``; return its robust deviation per feature.
 
@@ -126,7 +133,13 @@ class PeerReference:
             aged: features that fade with ``age`` by design (a battery's capacity): they
                 are compared with peers of the same age, along a robust line through
                 the group's (age, level) points.
+            scored: buckets the device needs scored before they speak for it
+                (default ``min_own``). An appliance that runs a few cycles a month
+                cannot wait for three of them; until it has ``min_own``, its deviation
+                is what every scored bucket shows (the smallest, when all lean one
+                way; else none), so one odd cycle is not a level.
         """
+        own = self.min_own if scored is None else scored
         g = self._groups.get(group)
         if g is None:
             g = self._groups[group] = _Group()
@@ -153,6 +166,8 @@ class PeerReference:
             # speaks for it (the group may only now have enough peers)
             if len(buf) >= self.min_own:
                 out[name] = median(buf)
+            elif len(buf) >= own:
+                out[name] = _held(buf)
             elif name in levels:
                 out[name] = (levels[name] - expected) / stat.spread
         return out

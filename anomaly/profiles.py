@@ -385,9 +385,15 @@ PROFILES: Final[Mapping[str, KindProfile]] = {
             "drain_time_s",
             "heat_time_s",
         ),
+        derived=(
+            # both times grow with the water the load takes, which nothing reports; their
+            # ratio does not. A worn inlet valve raises it, a clogged drain pump lowers it
+            Derived(name="fill_drain_ratio", plus=("fill_time_s",), divide_by="drain_time_s"),
+        ),
         context=("spin_rpm", "water_temp_c"),
+        context_free=("fill_drain_ratio",),
         # a drain or fill time, a drum's vibration: set by the machine, not the home
-        peers=("drum_vibration_rms_g", "fill_time_s", "drain_time_s"),
+        peers=("drum_vibration_rms_g", "fill_time_s", "drain_time_s", "fill_drain_ratio"),
         mode_key="program",
     ),
     "water_purifier": KindProfile(

@@ -146,11 +146,41 @@ SIGNATURES: Final[tuple[Signature, ...]] = (
         support={"motor_current_a": +1},
         key="drum_vibration_rms_g",
     ),
+    # a clogged pump drains slowly for the water the valve let in (the fill/drain ratio
+    # falls); a big load takes longer to drain and to fill alike and leaves it alone.
+    # Two rows per fault: the time itself (a device's own baseline knows its loads) or
+    # the ratio (peers, and a machine that ran too few cycles to know its loads)
     Signature(
-        code="WM_DRAIN_PUMP_CLOG", kind=_WM, required={"drain_time_s": +1}, key="drain_time_s"
+        code="WM_DRAIN_PUMP_CLOG",
+        kind=_WM,
+        required={"drain_time_s": +1},
+        support={"fill_drain_ratio": -1},
+        against={"fill_drain_ratio": +1},
+        key="drain_time_s",
     ),
     Signature(
-        code="WM_INLET_VALVE_WEAR", kind=_WM, required={"fill_time_s": +1}, key="fill_time_s"
+        code="WM_DRAIN_PUMP_CLOG",
+        kind=_WM,
+        required={"fill_drain_ratio": -1},
+        support={"drain_time_s": +1},
+        against={"fill_time_s": -1},
+        key="fill_drain_ratio",
+    ),
+    Signature(
+        code="WM_INLET_VALVE_WEAR",
+        kind=_WM,
+        required={"fill_time_s": +1},
+        support={"fill_drain_ratio": +1},
+        against={"fill_drain_ratio": -1},
+        key="fill_time_s",
+    ),
+    Signature(
+        code="WM_INLET_VALVE_WEAR",
+        kind=_WM,
+        required={"fill_drain_ratio": +1},
+        support={"fill_time_s": +1},
+        against={"drain_time_s": -1},
+        key="fill_drain_ratio",
     ),
     Signature(code="WM_HEATER_SCALE", kind=_WM, required={"heat_time_s": +1}, key="heat_time_s"),
     # fouling: more salt passes the membrane and less water does. A weak pump does the

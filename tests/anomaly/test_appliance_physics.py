@@ -158,19 +158,33 @@ def _wash(device_id: str, day: float, fill_s: float, rng: np.random.Generator) -
     )
 
 
-def test_machine_far_outside_its_peers_is_ticketed_on_its_first_judged_cycle() -> None:
-    rng = np.random.default_rng(4)
+def _peer_fleet(rng: np.random.Generator) -> FaultEngine:
     engine = FaultEngine()
     for day in range(4):
         for i in range(2, 13):
             assert engine.observe(_wash(f"wm-{i:06d}", day + i / 100, 240.0, rng)) == []
+    return engine
+
+
+def test_machine_far_outside_its_peers_is_ticketed_on_its_second_cycle() -> None:
+    rng = np.random.default_rng(4)
+    engine = _peer_fleet(rng)
     # the inlet valve passes a third of the water it should: fill takes 3x as long
     tickets_at = [
         cycle for cycle in range(1, 7) if engine.observe(_wash("wm-000001", 4 + cycle, 720.0, rng))
     ]
-    # three cycles give the machine a level; twenty peer spreads out, that cycle decides
-    # (one bucket counts as at most three)
-    assert tickets_at == [3]
+    # every cycle is judged against the peers from the first (a machine that washes
+    # twice a month cannot wait for three); twenty peer spreads out, two cycles decide
+    assert tickets_at == [2]
+
+
+def test_one_cycle_far_outside_its_peers_is_not_a_ticket() -> None:
+    rng = np.random.default_rng(4)
+    engine = _peer_fleet(rng)
+    # a half-closed tap once: one slow fill, then normal washes
+    fills = [720.0, 240.0, 240.0, 240.0, 240.0]
+    tickets = [engine.observe(_wash("wm-000001", 5 + i, f, rng)) for i, f in enumerate(fills)]
+    assert tickets == [[]] * len(fills)
 
 
 def _fridge_report(model: DeviceModel, minute: float, mode: str) -> None:

@@ -35,6 +35,31 @@ def test_device_far_from_its_peers_deviates_and_the_others_do_not() -> None:
     assert abs(healthy["drain_time_s"]) < 2.0
 
 
+def test_a_sparse_machines_first_cycles_speak_only_where_they_agree() -> None:
+    rng = np.random.default_rng(3)
+    peers = PeerReference(min_peers=8)
+    for i in range(12):
+        _feed(peers, f"wm-{i}", list(70.0 + rng.normal(0.0, 3.0, 4)))
+
+    def first(device: str, values: list[float]) -> list[float | None]:
+        return [
+            peers.update(GROUP, device, {"drain_time_s": v}, scored=2).get("drain_time_s")
+            for v in values
+        ]
+
+    slow = first("wm-slow", [140.0, 120.0])
+    odd = first("wm-odd", [140.0, 70.0])
+    # one cycle says nothing; two slow cycles agree on the less slow one
+    assert slow[0] is None
+    assert slow[1] is not None
+    assert slow[1] > 10.0
+    # one slow cycle, then a normal one: the normal one speaks
+    assert odd[1] is not None
+    assert abs(odd[1]) < 1.0
+    # without ``scored`` a first cycle waits for a level
+    assert peers.update(GROUP, "wm-new", {"drain_time_s": 140.0}) == {}
+
+
 def test_too_few_peers_say_nothing() -> None:
     peers = PeerReference(min_peers=8)
     for i in range(5):
