@@ -6,6 +6,10 @@ lower, 0 either way). ``required`` features must all deviate beyond the threshol
 ``support`` features add to the match when they agree and subtract when they disagree;
 ``against`` features deviating that way rule the fault out (a clogged filter does not
 slow the fan's rotor). ``key`` is the feature whose trend the prognosis follows.
+
+A fault may have more than one row (a slow drain seen as a longer drain time, or as a
+lower fill/drain ratio); the rows share the code, and so one leaky counter and one
+episode. The first row is the fault's primary one (training reads its key).
 """
 
 from __future__ import annotations

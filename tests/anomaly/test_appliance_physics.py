@@ -25,6 +25,7 @@ _PREFIX = {
     "air_conditioner": "ac",
     "refrigerator": "fr",
     "robot_vacuum": "rv",
+    "washing_machine": "wm",
     "water_heater": "wh",
 }
 
@@ -314,4 +315,26 @@ def test_weak_capacitor_is_ticketed_from_current_beyond_the_work_before_it_fails
     assert weak[0].detected_at < datetime.fromtimestamp(failure, UTC) - timedelta(days=7)
     assert weak[0].parts[0].sku == "AC-CAPACITOR"
     assert weak[0].evidence["drift"]["current_excess_pct"] > 0
+    assert others == []
+
+
+def test_worn_inlet_valve_is_ticketed_from_the_fill_drain_ratio_before_it_fails() -> None:
+    # worn for fifty days before the machine was first heard of: only peers can tell
+    fleet, worn, others = _run_with_fault(
+        "washing_machine",
+        "XQG100-B14",
+        12,
+        fault_plan("WM_INLET_VALVE_WEAR", START - timedelta(days=50), 80),
+        days=45,
+        seed=5,
+    )
+    failure = fleet.recording("wm-000001").failure_at
+    assert failure is not None
+    assert [r.fault_code for r in worn] == ["WM_INLET_VALVE_WEAR"]
+    assert worn[0].detected_at < datetime.fromtimestamp(failure, UTC) - timedelta(days=7)
+    assert worn[0].parts[0].sku == "WM-INLET-VALVE"
+    deviation = worn[0].evidence["peer_deviation"]
+    # the loads hide the slow fill in the raw time; the ratio to the drain shows it
+    assert deviation["fill_drain_ratio"] >= 5.0
+    assert deviation["fill_time_s"] < 5.0
     assert others == []
