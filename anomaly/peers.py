@@ -163,13 +163,14 @@ class PeerReference:
                 buf = scores[name] = deque(maxlen=self.window)
             buf.append((value - expected) / stat.spread)
             # until enough of its buckets are scored, the device's level in this group
-            # speaks for it (the group may only now have enough peers)
+            # speaks for it (the group may only now have enough peers); without a level
+            # yet, what its few scored buckets agree on
             if len(buf) >= self.min_own:
                 out[name] = median(buf)
-            elif len(buf) >= own:
-                out[name] = _held(buf)
             elif name in levels:
                 out[name] = (levels[name] - expected) / stat.spread
+            elif len(buf) >= own:
+                out[name] = _held(buf)
         return out
 
     def _record(
