@@ -135,9 +135,10 @@ class PeerReference:
                 the group's (age, level) points.
             scored: buckets the device needs scored before they speak for it
                 (default ``min_own``). An appliance that runs a few cycles a month
-                cannot wait for three of them; until it has ``min_own``, its deviation
-                is what every scored bucket shows (the smallest, when all lean one
-                way; else none), so one odd cycle is not a level.
+                cannot wait for three of them; until it has ``min_own`` (and while it
+                has no level), its deviation is what every scored bucket shows: the
+                least extreme when all lean one way, else 0. One odd cycle is not a
+                level.
         """
         own = self.min_own if scored is None else scored
         g = self._groups.get(group)

@@ -4,6 +4,7 @@ battery that fades faster than its age explains, a fault far outside the peers."
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -159,17 +160,18 @@ def _wash(device_id: str, day: float, fill_s: float, rng: np.random.Generator) -
     )
 
 
-def _peer_fleet(rng: np.random.Generator) -> FaultEngine:
+def _peer_fleet(cycle: Callable[[str, float], Telemetry]) -> FaultEngine:
+    """An engine that has seen four days of eleven healthy machines' ``cycle``s."""
     engine = FaultEngine()
     for day in range(4):
         for i in range(2, 13):
-            assert engine.observe(_wash(f"wm-{i:06d}", day + i / 100, 240.0, rng)) == []
+            assert engine.observe(cycle(f"wm-{i:06d}", day + i / 100)) == []
     return engine
 
 
 def test_machine_far_outside_its_peers_is_ticketed_on_its_second_cycle() -> None:
     rng = np.random.default_rng(4)
-    engine = _peer_fleet(rng)
+    engine = _peer_fleet(lambda device, day: _wash(device, day, 240.0, rng))
     # the inlet valve passes a third of the water it should: fill takes 3x as long
     tickets_at = [
         cycle for cycle in range(1, 7) if engine.observe(_wash("wm-000001", 4 + cycle, 720.0, rng))
@@ -181,7 +183,7 @@ def test_machine_far_outside_its_peers_is_ticketed_on_its_second_cycle() -> None
 
 def test_one_cycle_far_outside_its_peers_is_not_a_ticket() -> None:
     rng = np.random.default_rng(4)
-    engine = _peer_fleet(rng)
+    engine = _peer_fleet(lambda device, day: _wash(device, day, 240.0, rng))
     # a half-closed tap once: one slow fill, then normal washes
     fills = [720.0, 240.0, 240.0, 240.0, 240.0]
     tickets = [engine.observe(_wash("wm-000001", 5 + i, f, rng)) for i, f in enumerate(fills)]
@@ -337,10 +339,7 @@ def _wash_load(device_id: str, day: float, valve: float, rng: np.random.Generato
 
 def test_worn_inlet_valve_is_found_from_the_fill_drain_ratio_when_loads_hide_it() -> None:
     rng = np.random.default_rng(7)
-    engine = FaultEngine()
-    for day in range(4):
-        for i in range(2, 13):
-            assert engine.observe(_wash_load(f"wm-{i:06d}", day + i / 100, 1.0, rng)) == []
+    engine = _peer_fleet(lambda device, day: _wash_load(device, day, 1.0, rng))
     # the valve passes 75 % of the water it should: within the spread the loads give the
     # fill time, far outside the ratio of fill to drain
     tickets = [
